@@ -1,0 +1,1 @@
+"""The review gate: baseline, change detection, hunks, approved sync, journal and undo."""

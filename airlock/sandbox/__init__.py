@@ -1,0 +1,1 @@
+"""Sandboxes: one protocol, two backends (Lima VM, bubblewrap namespace)."""

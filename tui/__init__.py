@@ -1,0 +1,1 @@
+"""Airlock's Textual front end: screens and widgets that render engine events."""
