@@ -125,6 +125,19 @@ class Status(BaseEvent):
     message: str
 
 
+class NetworkRequest(BaseEvent):
+    """A request the sandbox made through the egress proxy, and what was decided."""
+
+    type: Literal["network_request"] = "network_request"
+    host: str
+    port: int
+    method: str  # CONNECT, or the HTTP method of a forwarded request
+    allowed: bool
+    reason: str = ""  # e.g. "allowlist", "allowed once", "not in allowlist", "IP literal"
+    bytes_up: int = 0
+    bytes_down: int = 0
+
+
 class TurnEnded(BaseEvent):
     type: Literal["turn_ended"] = "turn_ended"
     stop_reason: str  # end_turn | max_tokens | interrupted | error | refusal …
@@ -141,6 +154,7 @@ Event = Annotated[
     | Usage
     | AgentError
     | Status
+    | NetworkRequest
     | TurnEnded,
     Field(discriminator="type"),
 ]
