@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from airlock import __version__
 from airlock.errors import AirlockError
 
-COMMAND_MODULES = ("airlock.commands.project",)
+COMMAND_MODULES = ("airlock.commands.project", "airlock.commands.vm", "airlock.commands.doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -136,6 +136,8 @@ class NetworkRequest(BaseEvent):
     reason: str = ""  # e.g. "allowlist", "allowed once", "not in allowlist", "IP literal"
     bytes_up: int = 0
     bytes_down: int = 0
+    request_id: str = ""  # the decision-time and the closing event of a request share it
+    closed: bool = True  # False while an allowed request or tunnel is still open
 
 
 class TurnEnded(BaseEvent):

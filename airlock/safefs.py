@@ -160,10 +160,11 @@ class SafeRoot:
     def remove(self, path: str) -> None:
         """Delete a file, symlink, special file or whole directory tree (never following)."""
         with self.parent(path) as (dir_fd, name):
-            _remove_at(dir_fd, name)
+            remove_at(dir_fd, name)
 
 
-def _remove_at(dir_fd: int, name: str) -> None:
+def remove_at(dir_fd: int, name: str) -> None:
+    """Delete `name` in `dir_fd` and, if it is a directory, everything below it (no-follow)."""
     try:
         info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
@@ -173,8 +174,10 @@ def _remove_at(dir_fd: int, name: str) -> None:
         return
     child_fd = os.open(name, DIR_FLAGS, dir_fd=dir_fd)
     try:
+        if info.st_mode & 0o700 != 0o700:
+            os.fchmod(child_fd, 0o700)  # a read-only directory cannot be emptied
         for child in os.listdir(child_fd):
-            _remove_at(child_fd, child)
+            remove_at(child_fd, child)
     finally:
         os.close(child_fd)
     os.rmdir(name, dir_fd=dir_fd)

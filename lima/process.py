@@ -11,8 +11,8 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Literal
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -21,6 +21,8 @@ OnOutput = Callable[[Stream, bytes], None]
 
 READ_CHUNK = 64 * 1024
 TIMEOUT_EXIT = 124  # what coreutils `timeout` returns
+EXIT_POLL = 0.01  # seconds between looks at whether the child has exited
+DRAIN_GRACE = 1.0  # seconds output may trail the child's exit
 
 
 class ProcessResult(BaseModel):
@@ -60,6 +62,36 @@ class OutputCapture:
         return bytes(self.head + self.tail)
 
 
+async def _exited(process: asyncio.subprocess.Process) -> int:
+    """The child's exit status, as soon as it is gone.
+
+    `Process.wait()` also waits for every pipe to close, which a daemon the child left
+    behind (e.g. an ssh ControlMaster holding stderr) can put off for ever.
+    """
+    while process.returncode is None:
+        await asyncio.sleep(EXIT_POLL)
+    return process.returncode
+
+
+async def _until_exit(
+    exit_task: asyncio.Future[int], helpers: Sequence[asyncio.Future[None]], timeout: float | None
+) -> bool:
+    """Wait for the child to exit (True) or for the timeout (False); helper errors propagate."""
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    pending: set[asyncio.Future[Any]] = {exit_task, *helpers}
+    while not exit_task.done():
+        remaining = None if deadline is None else deadline - loop.time()
+        if remaining is not None and remaining <= 0:
+            return False
+        done, pending = await asyncio.wait(
+            pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in done:
+            task.result()  # a failed pump or stdin feed ends the run now
+    return True
+
+
 def kill_group(process: asyncio.subprocess.Process) -> None:
     """SIGKILL the process group the child leads (it was started in a new session)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -71,14 +103,18 @@ def kill_group(process: asyncio.subprocess.Process) -> None:
 async def run_process(
     argv: Sequence[str],
     *,
-    stdin: bytes | None = None,
+    stdin: bytes | Iterable[bytes] | None = None,
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
     timeout: float | None = None,
     on_output: OnOutput | None = None,
     capture_limit: int = 1 << 20,
 ) -> ProcessResult:
-    """Run `argv` to completion, streaming chunks to `on_output` as they arrive."""
+    """Run `argv` to completion, streaming chunks to `on_output` as they arrive.
+
+    `stdin` is bytes, or an iterable of chunks written as the child reads them
+    (e.g. a tar stream built on the fly); None means `/dev/null`.
+    """
     started = time.monotonic()
     process = await asyncio.create_subprocess_exec(
         *argv,
@@ -100,34 +136,37 @@ async def run_process(
 
     async def feed() -> None:
         assert process.stdin is not None
+        chunks = [stdin] if isinstance(stdin, bytes) else stdin or ()
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            process.stdin.write(stdin or b"")
-            await process.stdin.drain()
+            for chunk in chunks:
+                process.stdin.write(chunk)
+                await process.stdin.drain()
         process.stdin.close()
 
-    tasks = [
+    pumps = [
         asyncio.ensure_future(pump("stdout", process.stdout)),
         asyncio.ensure_future(pump("stderr", process.stderr)),
     ]
-    if stdin is not None:
-        tasks.append(asyncio.ensure_future(feed()))
+    helpers = [*pumps, *([asyncio.ensure_future(feed())] if stdin is not None else [])]
+    exit_task = asyncio.ensure_future(_exited(process))
     timed_out = False
     try:
-        try:
-            await asyncio.wait_for(asyncio.gather(*tasks, process.wait()), timeout)
-        except TimeoutError:
-            timed_out = True
+        timed_out = not await _until_exit(exit_task, helpers, timeout)
+        if timed_out:
             kill_group(process)
-            await process.wait()
+            await exit_task
+        # What is still in the pipes, unless something the child left behind holds them.
+        drained, _ = await asyncio.wait(pumps, timeout=DRAIN_GRACE)
+        for task in drained:
+            task.result()
     except BaseException:
         kill_group(process)
-        for task in tasks:
-            task.cancel()
         with contextlib.suppress(BaseException):
-            await asyncio.shield(process.wait())
+            await asyncio.shield(exit_task)
         raise
     finally:
-        for task in tasks:
+        exit_task.cancel()
+        for task in helpers:
             task.cancel()
     code = process.returncode if process.returncode is not None else -signal.SIGKILL
     return ProcessResult(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from airlock.cli import main
+from tests.fakes.lima import FakeLima, fake_lima
 
 
 @dataclass
@@ -54,3 +55,13 @@ def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+pytest_plugins = ["tests.scripted_api"]
+
+
+@pytest.fixture
+def fake_limactl(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLima]:
+    """The fake `limactl` (tests/fakes/bin) first on PATH, with a fresh, short LIMA_HOME."""
+    with fake_lima(monkeypatch) as fake:
+        yield fake

@@ -84,6 +84,7 @@ class IgnoreRules:
     def __init__(self, lines: list[str] | tuple[str, ...] = ()) -> None:
         parsed = (parse_rule(line) for line in (*DEFAULT_PATTERNS, *lines))
         self.rules = [rule for rule in parsed if rule is not None]
+        self._dirs: dict[str, bool] = {}  # directory -> excluded (it or a parent ignored)
 
     @classmethod
     def for_project(cls, root: Path) -> IgnoreRules:
@@ -104,3 +105,14 @@ class IgnoreRules:
             if rule.regex.match(path):
                 result = not rule.negated
         return result
+
+    def excludes(self, path: str, is_dir: bool) -> bool:
+        """Whether `path` or any of its parent directories is ignored."""
+        parent = path.rpartition("/")[0]
+        return (bool(parent) and self._excluded_dir(parent)) or self.ignored(path, is_dir)
+
+    def _excluded_dir(self, path: str) -> bool:
+        known = self._dirs.get(path)
+        if known is None:
+            known = self._dirs[path] = self.excludes(path, True)
+        return known

@@ -39,6 +39,11 @@ Manifest = dict[str, Entry]
 MANIFEST: TypeAdapter[Manifest] = TypeAdapter(Manifest)
 
 
+def display_path(path: str) -> str:
+    """A path safe to print and to put in JSON (undecodable bytes become `\\xNN`)."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 class ChangeKind(StrEnum):
     ADDED = "added"
     MODIFIED = "modified"
@@ -66,6 +71,8 @@ class Hunk(BaseModel):
     new_start: int  # 1-based first line in the proposed text
     new_count: int
     lines: list[tuple[DiffOp, str]]  # each line without its newline
+    old_no_newline: bool = False  # the hunk's last old line ends the file without a newline
+    new_no_newline: bool = False  # the hunk's last new line ends the file without a newline
     decision: Decision = Decision.PENDING
 
     @property
@@ -79,6 +86,7 @@ class FileChange(BaseModel):
     path: str
     kind: ChangeKind
     entry_type: EntryType  # the new type, or the old one for a deletion
+    old_type: EntryType | None = None  # the baseline type (None for an addition)
     binary: bool = False  # binary or too large to diff: approved or rejected whole
     old_size: int | None = None
     new_size: int | None = None
@@ -109,7 +117,7 @@ class ChangeInfo(BaseModel):
     @classmethod
     def of(cls, change: FileChange) -> ChangeInfo:
         return cls(
-            path=change.path,
+            path=display_path(change.path),
             kind=change.kind,
             binary=change.binary,
             conflict=change.conflict is not None,

@@ -29,7 +29,7 @@ SPECIAL_KINDS = (
 )
 
 
-def _unchanged(previous: Entry | None, info: os.stat_result) -> str | None:
+def known_digest(previous: Entry | None, info: os.stat_result) -> str | None:
     """The known digest of a file whose stat says it has not changed."""
     if (
         previous is not None
@@ -43,7 +43,7 @@ def _unchanged(previous: Entry | None, info: os.stat_result) -> str | None:
     return None
 
 
-def _hash_file(dir_fd: int, name: str, store: ObjectStore | None) -> str | None:
+def hash_file(dir_fd: int, name: str, store: ObjectStore | None) -> str | None:
     """sha256 of a regular file opened without following links; None if it vanished."""
     try:
         fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
@@ -127,9 +127,9 @@ def scan_tree(
                         stack.append((child, path + "/"))
                     elif stat.S_ISREG(info.st_mode):
                         old = previous.get(path)
-                        digest = _unchanged(old, info)
+                        digest = known_digest(old, info)
                         if digest is None or (store is not None and not store.has(digest)):
-                            digest = _hash_file(dir_fd, item.name, store)
+                            digest = hash_file(dir_fd, item.name, store)
                             if digest is None:
                                 continue
                         entry = entry_of(info, digest)

@@ -7,8 +7,11 @@ import hashlib
 import io
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
+
+from airlock.atomic import fsync_dir
 
 CHUNK = 1 << 20
 
@@ -34,6 +37,12 @@ class ObjectStore:
 
     def open(self, digest: str) -> BinaryIO:
         return self.path(digest).open("rb")
+
+    def sync(self, digests: Iterable[str]) -> None:
+        """Make stored objects durable: their directory entries are fsynced."""
+        folders = {self.path(digest).parent for digest in digests}
+        for folder in (*folders, self.root) if folders else ():
+            fsync_dir(folder)
 
     def put_bytes(self, data: bytes) -> str:
         digest = sha256_bytes(data)

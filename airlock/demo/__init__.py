@@ -1,0 +1,1 @@
+"""`airlock demo`: a bundled sample folder and a scripted "demo model"."""

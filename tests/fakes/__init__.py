@@ -1,0 +1,1 @@
+"""Fakes for what cannot run in tests (Lima), reproducing the real CLI's protocol."""

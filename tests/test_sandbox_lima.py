@@ -1,0 +1,404 @@
+"""The Lima sandbox against the fake limactl: start, exec, and the copy-in / scan / copy-out cycle.
+
+The fake runs guest commands for real (bubblewrap, an unprivileged user, the guest's
+`/workspace`), so the backend's guest scripts, tar streams and kills are exercised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from airlock.config import ProjectConfig, VMConfig
+from airlock.review.models import EntryType, Manifest
+from airlock.review.scan import scan_tree
+from airlock.review.store import ObjectStore, sha256_bytes
+from airlock.sandbox.base import SandboxError
+from airlock.sandbox.lima import STATE_FILE, LimaSandbox, instance_name
+from tests.fakes.lima import FakeLima
+
+OLD = 1_600_000_000
+WEIRD = os.fsdecode(b"we ird\n'q\"\\\xff.txt")  # newline, quotes, backslash, invalid UTF-8
+
+
+def project(tmp_path: Path, name: str = "notes", **vm: object) -> ProjectConfig:
+    return ProjectConfig(name=name, path=tmp_path / "project", vm=VMConfig(**vm))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ObjectStore:
+    return ObjectStore(tmp_path / "objects")
+
+
+@pytest.fixture
+def baseline(tmp_path: Path, store: ObjectStore) -> Manifest:
+    """A small project: a script, a symlink, nested and empty folders, an awkward name."""
+    root = tmp_path / "project"
+    (root / "dir" / "deep").mkdir(parents=True)
+    (root / "empty").mkdir()
+    (root / "a.txt").write_text("hello\n")
+    (root / "gone.txt").write_text("bye\n")
+    (root / "dir" / "b.txt").write_text("b\n")
+    (root / "dir" / "deep" / "c.txt").write_text("c\n")
+    (root / "run.sh").write_text("#!/bin/sh\necho run\n")
+    (root / "run.sh").chmod(0o755)
+    (root / "link").symlink_to("a.txt")
+    (root / WEIRD).write_bytes(b"weird\n")
+    for path in root.rglob("*"):
+        os.utime(path, (OLD, OLD), follow_symlinks=False)
+    return scan_tree(root, store=store)
+
+
+@pytest.fixture
+async def box(fake_limactl: FakeLima, tmp_path: Path) -> AsyncIterator[LimaSandbox]:
+    sandbox = LimaSandbox(project(tmp_path), tmp_path / "session")
+    (tmp_path / "session").mkdir()
+    await sandbox.start()
+    yield sandbox
+    await sandbox.close()
+
+
+def shape(manifest: Manifest) -> dict[str, tuple[object, ...]]:
+    """What a user compares: type, mode, size, content, target (and mtime for files)."""
+    return {
+        path: (
+            entry.type,
+            entry.mode,
+            entry.size,
+            entry.digest,
+            entry.target,
+            entry.mtime_ns if entry.type is not EntryType.DIR else None,
+        )
+        for path, entry in manifest.items()
+    }
+
+
+def changed(before: Manifest, after: Manifest) -> set[str]:
+    old, new = shape(before), shape(after)
+    return {path for path in old.keys() | new.keys() if old.get(path) != new.get(path)}
+
+
+async def run(box: LimaSandbox, command: str) -> str:
+    result = await box.exec(command)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout.decode()
+
+
+def wait_gone(pid: int) -> bool:
+    """Whether the process is gone (or a zombie) within a few seconds."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# Start
+
+
+async def test_start_creates_the_instance_sized_from_the_project_with_progress(
+    fake_limactl: FakeLima, tmp_path: Path
+) -> None:
+    sandbox = LimaSandbox(project(tmp_path, cpus=3, memory="3GiB"), tmp_path / "s")
+    lines: list[str] = []
+    assert sandbox.label == "lima: airlock-notes"
+    await sandbox.start(lines.append)
+    assert lines[0] == "[1/7] creating the instance …"
+    assert lines[-1] == "[7/7] ready"
+    assert sandbox.kind == "lima" and sandbox.label == "lima: airlock-notes (Running)"
+    instance = await sandbox.limactl.instance("airlock-notes")
+    assert instance is not None and (instance.cpus, instance.memory) == (3, 3 << 30)
+
+
+async def test_starting_again_reuses_the_running_instance(box: LimaSandbox) -> None:
+    lines: list[str] = []
+    await box.start(lines.append)
+    assert lines == []
+
+
+# Exec
+
+
+async def test_commands_run_unprivileged_in_workspace(box: LimaSandbox) -> None:
+    out = await run(box, "id -u; pwd")
+    uid, cwd = out.split()
+    assert uid != "0" and cwd == "/workspace"
+
+
+async def test_output_is_streamed_with_exit_code(box: LimaSandbox) -> None:
+    chunks: list[tuple[str, bytes]] = []
+    result = await box.exec(
+        "echo out; echo err >&2; exit 3", on_output=lambda s, c: chunks.append((s, c))
+    )
+    assert (result.exit_code, result.stdout, result.stderr) == (3, b"out\n", b"err\n")
+    assert ("stdout", b"out\n") in chunks and ("stderr", b"err\n") in chunks
+
+
+async def test_stdin_is_fed_and_argv_is_not_shell_parsed(box: LimaSandbox) -> None:
+    result = await box.exec(["sh", "-c", 'cat; printf "[%s]" "$0"', "$HOME *"], stdin=b"in\n")
+    assert result.stdout == b"in\n[$HOME *]"
+
+
+async def test_environment_is_clean_apart_from_what_is_passed(
+    box: LimaSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-host-secret")
+    env = dict(
+        line.split("=", 1)
+        for line in (await box.exec(["env"], env={"K": "v w"})).stdout.decode().splitlines()
+    )
+    assert env["K"] == "v w"
+    assert "ANTHROPIC_API_KEY" not in env
+    assert set(env) <= {"HOME", "USER", "LOGNAME", "PATH", "LANG", "TERM", "K"}
+    with pytest.raises(SandboxError, match="invalid environment variable name"):
+        await box.exec("true", env={"A=B": "x"})
+
+
+async def test_timeout_ends_with_124_and_kills_the_command_in_the_guest(
+    box: LimaSandbox, fake_limactl: FakeLima
+) -> None:
+    result = await box.exec("echo $$ > pid; echo started; exec sleep 60", timeout=1)
+    assert result.timed_out and result.exit_code == 124
+    assert result.stdout == b"started\n"
+    pid = int((fake_limactl.workspace(box.name) / "pid").read_text())
+    assert wait_gone(pid)
+
+
+async def test_cancel_kills_the_whole_command_tree_in_the_guest(
+    box: LimaSandbox, fake_limactl: FakeLima
+) -> None:
+    ready = asyncio.Event()
+    command = "sleep 60 & echo $! > child; echo $$ > pid; echo ready; wait"
+    task = asyncio.ensure_future(box.exec(command, on_output=lambda stream, chunk: ready.set()))
+    await ready.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    workspace = fake_limactl.workspace(box.name)
+    for name in ("pid", "child"):
+        assert wait_gone(int((workspace / name).read_text())), name
+
+
+# Load, scan, read, write, revert
+
+
+async def test_loaded_workspace_matches_the_baseline(
+    box: LimaSandbox, baseline: Manifest, store: ObjectStore
+) -> None:
+    await run(box, "echo leftover > stale.txt")
+    await box.load(baseline, store)
+    assert shape(await box.scan()) == shape(baseline)
+
+
+async def test_scan_reports_exactly_what_a_command_changed(
+    box: LimaSandbox, baseline: Manifest, store: ObjectStore
+) -> None:
+    await box.load(baseline, store)
+    await run(
+        box,
+        "echo more >> a.txt; rm gone.txt; chmod 700 run.sh; ln -s dir newlink; "
+        "mkfifo pipe; mkdir -p new/sub && echo x > new/sub/n.txt; "
+        "find . -name 'we*' -type f -exec sh -c 'echo changed > \"$1\"' sh {} ';'",
+    )
+    after = await box.scan()
+    assert changed(baseline, after) == {
+        "a.txt", "gone.txt", "run.sh", "newlink", "pipe", "new", "new/sub", "new/sub/n.txt", WEIRD,
+    }  # fmt: skip
+    assert after["a.txt"].digest == sha256_bytes(b"hello\nmore\n")
+    assert after["run.sh"].mode == 0o700
+    assert (after["newlink"].type, after["newlink"].target) == (EntryType.SYMLINK, "dir")
+    assert (after["pipe"].type, after["pipe"].special) == (EntryType.OTHER, "fifo")
+    assert after[WEIRD].digest == sha256_bytes(b"changed\n")
+
+
+async def test_same_size_rewrite_right_after_load_is_detected(
+    box: LimaSandbox, baseline: Manifest, store: ObjectStore
+) -> None:
+    await box.load(baseline, store)
+    await run(box, f"printf 'HELLO\\n' > a.txt; touch -d @{OLD} a.txt")
+    assert changed(baseline, await box.scan()) == {"a.txt"}
+
+
+async def test_unchanged_files_keep_the_loaded_digest_without_being_read(
+    fake_limactl: FakeLima, box: LimaSandbox, baseline: Manifest, store: ObjectStore
+) -> None:
+    """A resumed sandbox reads the load snapshot; only files touched since are hashed."""
+    await box.load(baseline, store)
+    state_path = box.root / STATE_FILE
+    state = json.loads(state_path.read_text())
+    state["manifest"]["dir/b.txt"]["digest"] = "f" * 64  # what the load recorded
+    state_path.write_text(json.dumps(state))
+    await run(box, "echo new > dir/deep/c.txt")
+    resumed = LimaSandbox(box.project, box.root)
+    after = await resumed.scan()
+    assert after["dir/b.txt"].digest == "f" * 64
+    assert after["dir/deep/c.txt"].digest == sha256_bytes(b"new\n")
+
+
+async def test_read_returns_contents_in_one_round_trip(
+    box: LimaSandbox, baseline: Manifest, store: ObjectStore
+) -> None:
+    await box.load(baseline, store)
+    assert await box.read(["a.txt", WEIRD, "dir/deep/c.txt"]) == {
+        "a.txt": b"hello\n",
+        WEIRD: b"weird\n",
+        "dir/deep/c.txt": b"c\n",
+    }
+    assert await box.read([]) == {}
+
+
+@pytest.mark.parametrize("path", ["link", "dir", "missing.txt", "pipe"])
+async def test_reading_anything_but_a_regular_file_fails_cleanly(
+    box: LimaSandbox, baseline: Manifest, store: ObjectStore, path: str
+) -> None:
+    await box.load(baseline, store)
+    await run(box, "mkfifo pipe")
+    with pytest.raises(SandboxError, match=f"cannot read {path}"):
+        await box.read([path])
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../x", "a/../../x", ""])
+async def test_paths_outside_the_workspace_are_refused(box: LimaSandbox, path: str) -> None:
+    with pytest.raises(SandboxError):
+        await box.read([path])
+    with pytest.raises(SandboxError):
+        await box.write({path: b"x"})
+
+
+async def test_write_keeps_the_mode_of_existing_files_and_makes_new_ones_0644(
+    box: LimaSandbox, baseline: Manifest, store: ObjectStore
+) -> None:
+    await box.load(baseline, store)
+    await box.write({"run.sh": b"#!/bin/sh\necho new\n", "deep/new/file.txt": b"n", "link": b"l"})
+    after = await box.scan()
+    assert (after["run.sh"].mode, after["run.sh"].digest) == (
+        0o755,
+        sha256_bytes(b"#!/bin/sh\necho new\n"),
+    )
+    assert after["deep/new/file.txt"].mode == 0o644
+    assert after["link"].type is EntryType.FILE  # a symlink is replaced, never followed
+    assert after["a.txt"].digest == sha256_bytes(b"hello\n")
+
+
+async def test_big_files_stream_both_ways(
+    box: LimaSandbox, tmp_path: Path, store: ObjectStore
+) -> None:
+    big = os.urandom(3 << 20)  # several chunks of the tar stream
+    (tmp_path / "big").mkdir()
+    (tmp_path / "big" / "blob.bin").write_bytes(big)
+    await box.load(scan_tree(tmp_path / "big", store=store), store)
+    await box.write({"copy.bin": big[::-1]})
+    assert await box.read(["blob.bin", "copy.bin"]) == {"blob.bin": big, "copy.bin": big[::-1]}
+    scanned = await box.scan()
+    assert scanned["blob.bin"].digest == sha256_bytes(big)
+    assert scanned["copy.bin"].digest == sha256_bytes(big[::-1])
+
+
+async def test_writing_over_a_folder_fails_and_keeps_it(
+    box: LimaSandbox, baseline: Manifest, store: ObjectStore
+) -> None:
+    await box.load(baseline, store)
+    with pytest.raises(SandboxError, match="could not write files in the Lima sandbox"):
+        await box.write({"dir": b"x"})
+    assert (await box.read(["dir/b.txt"])) == {"dir/b.txt": b"b\n"}
+
+
+async def test_revert_restores_contents_modes_links_and_removes_added_trees(
+    box: LimaSandbox, baseline: Manifest, store: ObjectStore
+) -> None:
+    await box.load(baseline, store)
+    await run(
+        box,
+        "echo changed > a.txt; rm gone.txt; chmod 600 run.sh; rm link; mkdir link; "
+        "mkdir -p added/deep && touch added/deep/f; chmod 500 added/deep added dir",
+    )
+    await box.revert(
+        {
+            "a.txt": baseline["a.txt"],
+            "gone.txt": baseline["gone.txt"],
+            "run.sh": baseline["run.sh"],
+            "link": baseline["link"],
+            "added": None,
+            "added/deep": None,
+            "added/deep/f": None,
+            "dir": baseline["dir"],
+        },
+        store,
+    )
+    assert shape(await box.scan()) == shape(baseline)
+
+
+async def test_load_never_sets_setuid_setgid_or_sticky_bits(
+    box: LimaSandbox, baseline: Manifest, store: ObjectStore
+) -> None:
+    from dataclasses import replace
+
+    risky = dict(baseline)
+    risky["run.sh"] = replace(baseline["run.sh"], mode=0o6755)
+    risky["dir"] = replace(baseline["dir"], mode=0o1777)
+    await box.load(risky, store)
+    after = await box.scan()
+    assert (after["run.sh"].mode, after["dir"].mode) == (0o755, 0o777)
+
+
+# Failures
+
+
+async def test_missing_limactl_is_a_clear_sandbox_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SandboxError, match="limactl not found") as caught:
+        await LimaSandbox(project(tmp_path), tmp_path / "s").start()
+    assert "lima-vm.io" in (caught.value.hint or "")
+
+
+async def test_start_failure_shows_the_last_log_lines(
+    fake_limactl: FakeLima, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_LIMACTL_START_FAIL", "exiting")
+    with pytest.raises(SandboxError) as caught:
+        await LimaSandbox(project(tmp_path), tmp_path / "s").start()
+    message = caught.value.message
+    assert message.startswith("Lima instance 'airlock-notes' failed to start: the VM's host agent")
+    assert "| [hostagent] Driver stopped due to error" in message
+    assert "ha.stderr.log" in (caught.value.hint or "")
+
+
+async def test_broken_instance_is_reported_with_its_errors(
+    fake_limactl: FakeLima, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_LIMACTL_START_FAIL", "broken")
+    await LimaSandbox(project(tmp_path), tmp_path / "s").start()
+    with pytest.raises(SandboxError, match="is broken: host agent is running but driver is not"):
+        await LimaSandbox(project(tmp_path), tmp_path / "s").start()
+
+
+async def test_commands_on_a_stopped_vm_say_so(box: LimaSandbox) -> None:
+    await box.limactl.stop(box.name)
+    with pytest.raises(SandboxError, match="is not running"):
+        await box.exec("true")
+    assert box.label == "lima: airlock-notes (Stopped)"
+
+
+def test_instance_names_are_valid_short_and_distinct(tmp_path: Path) -> None:
+    names = {
+        instance_name(project(tmp_path, name=name))
+        for name in ("notes", "Notes", "my_notes", "my-notes", "my.notes", "x" * 63, "x" * 62 + "y")
+    }
+    assert len(names) == 7
+    assert instance_name(project(tmp_path, name="notes")) == "airlock-notes"
+    for name in names:
+        assert len(name) <= 48
+        assert all(part.isalnum() for part in name.split("-")), name
