@@ -16,7 +16,14 @@ from collections.abc import Sequence
 from airlock import __version__
 from airlock.errors import AirlockError
 
-COMMAND_MODULES = ("airlock.commands.project", "airlock.commands.vm", "airlock.commands.doctor")
+COMMAND_MODULES = (
+    "airlock.commands.demo",
+    "airlock.commands.run",
+    "airlock.commands.review",
+    "airlock.commands.project",
+    "airlock.commands.vm",
+    "airlock.commands.doctor",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

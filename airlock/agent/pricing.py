@@ -6,6 +6,7 @@ from pydantic import BaseModel
 
 # (input, output) per million tokens; cache writes cost 1.25x input, reads 0.1x.
 PRICES: tuple[tuple[str, float, float], ...] = (
+    ("demo-model", 0.0, 0.0),
     ("claude-opus-4-1", 15.0, 75.0),
     ("claude-opus-4-0", 15.0, 75.0),
     ("claude-opus-4-2025", 15.0, 75.0),

@@ -101,6 +101,8 @@ class EventPrinter:
         elif isinstance(event, Status):
             self.line(paint(sanitize(event.message), "dim", self.out))
         elif isinstance(event, NetworkRequest):
+            if event.allowed and event.closed:
+                return  # the decision was printed when the request opened
             verdict = "allowed" if event.allowed else "denied"
             colour = "green" if event.allowed else "red"
             self.line(paint(f"net {verdict}: {event.method} {event.host}:{event.port}", colour))
