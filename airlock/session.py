@@ -106,7 +106,7 @@ class Session:
         if session_id is None:
             raise AirlockError(
                 f"no session yet for {project.path}",
-                hint="start one with `airlock run DIR --prompt …` or `airlock sandbox exec DIR -- …`",
+                hint="start one: `airlock run DIR --prompt …` or `airlock sandbox exec DIR -- …`",
             )
         record = load_record(project, session_id)
         if record.sandbox and sandbox_choice and sandbox_choice not in ("auto", record.sandbox):
