@@ -21,7 +21,7 @@ from airlock.atomic import write_atomic
 from airlock.errors import ConfigError
 from airlock.paths import airlock_paths
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-5-5"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 SIZE_PATTERN = r"^\d+(\.\d+)?(MiB|GiB|TiB)$"
 

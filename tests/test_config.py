@@ -154,3 +154,9 @@ def test_project_list_json_is_an_array(cli: CliRunner, tmp_path: Path) -> None:
     cli("project", "add", tmp_path, "--name", "p1")
     data = json.loads(cli("project", "list", "--json").out)
     assert data[0]["name"] == "p1" and data[0]["path"] == str(tmp_path)
+
+
+def test_default_model_is_not_deprecated_by_the_sdk() -> None:
+    from anthropic._data import DEPRECATED_MODELS
+
+    assert AirlockConfig().model not in DEPRECATED_MODELS

@@ -1,0 +1,183 @@
+"""The headless contract end to end: sandbox exec → changes → diff → approve → undo, and run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from airlock.demo.messages_server import Reply, Text, ToolUse
+from tests.conftest import CliRunner
+from tests.scripted_api import ScriptedApi
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("one\ntwo\nthree\n")
+    (folder / "old.txt").write_text("bye\n")
+    (folder / "run.sh").write_text("#!/bin/sh\necho hi\n")
+    return folder
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_sandbox_exec_leaves_changes_pending_and_host_untouched(
+    cli: CliRunner, project: Path
+) -> None:
+    before = tree(project)
+    script = "echo new > new.txt; sed -i s/two/TWO/ keep.txt; rm old.txt; chmod +x run.sh"
+    result = cli("sandbox", "exec", project, "--", "sh", "-c", script)
+    assert result.code == 0
+    assert "4 change(s) pending" in result.err
+    assert tree(project) == before
+    changes = json.loads(cli("changes", project, "--json").out)
+    kinds = {change["path"]: change["kind"] for change in changes}
+    assert kinds == {
+        "keep.txt": "modified",
+        "new.txt": "added",
+        "old.txt": "deleted",
+        "run.sh": "mode",
+    }
+    assert all({"path", "kind", "binary", "conflict", "hunks"} <= set(c) for c in changes)
+
+
+def test_sandbox_exec_passes_the_exit_code_through(cli: CliRunner, project: Path) -> None:
+    assert cli("sandbox", "exec", project, "--", "sh", "-c", "exit 7").code == 7
+    assert "give a command" in cli("sandbox", "exec", project).err
+
+
+def test_diff_approve_and_undo_round_trip(cli: CliRunner, project: Path) -> None:
+    before = tree(project)
+    modes = {p.name: p.stat().st_mode for p in project.iterdir()}
+    cli("sandbox", "exec", project, "--", "sh", "-c", "sed -i s/two/TWO/ keep.txt; echo n > n.txt")
+    diff = cli("diff", project, "keep.txt").out
+    assert "-two" in diff and "+TWO" in diff and "n.txt" not in diff
+    approved = cli("approve", project, "keep.txt")
+    assert approved.code == 0 and "wrote    keep.txt" in approved.out
+    assert (project / "keep.txt").read_text() == "one\nTWO\nthree\n"
+    assert not (project / "n.txt").exists()
+    remaining = json.loads(cli("changes", project, "--json").out)
+    assert [change["path"] for change in remaining] == ["n.txt"]
+    assert "sync" in cli("history", project).out
+    assert cli("undo", project).code == 0
+    assert tree(project) == before
+    assert {p.name: p.stat().st_mode for p in project.iterdir()} == modes
+    # What the undo took back is pending review again.
+    paths = {c["path"] for c in json.loads(cli("changes", project, "--json").out)}
+    assert paths == {"keep.txt", "n.txt"}
+
+
+def test_reject_reverts_in_the_sandbox(cli: CliRunner, project: Path) -> None:
+    cli("sandbox", "exec", project, "--", "sh", "-c", "echo x > x.txt; echo y > y.txt")
+    result = cli("reject", project, "x.txt", "--reason", "no x please")
+    assert result.code == 0
+    assert [c["path"] for c in json.loads(cli("changes", project, "--json").out)] == ["y.txt"]
+    listing = cli("sandbox", "exec", project, "--", "ls")
+    assert "x.txt" not in listing.out and "y.txt" in listing.out
+
+
+def test_review_commands_explain_missing_sessions_and_paths(cli: CliRunner, project: Path) -> None:
+    result = cli("changes", project)
+    assert result.code == 1 and "no session yet" in result.err
+    cli("sandbox", "exec", project, "--", "true")
+    missing = cli("approve", project, "nope.txt")
+    assert missing.code == 2 and "no pending change at nope.txt" in missing.err
+    assert "PATH… or --all" in cli("approve", project).err
+    assert "no such folder" in cli("changes", project / "nope").err
+
+
+def test_run_against_the_scripted_api_leaves_exactly_the_expected_changes(
+    cli: CliRunner, project: Path, scripted_api: ScriptedApi
+) -> None:
+    before = tree(project)
+    server = scripted_api.serve(
+        [
+            Reply(
+                blocks=[
+                    Text(text="Adding a summary."),
+                    ToolUse(
+                        name="bash",
+                        input={"command": "wc -l keep.txt > summary.txt; cat summary.txt"},
+                    ),
+                ]
+            ),
+            Reply(blocks=[Text(text="Wrote summary.txt.")]),
+        ]
+    )
+    result = cli("run", project, "--prompt", "summarise", "--sandbox", "bwrap")
+    assert result.code == 0, result.err
+    assert "$ wc -l keep.txt" in result.out and "3 keep.txt" in result.out
+    assert "Wrote summary.txt." in result.out
+    assert "3 keep.txt" in server.requests[1].tool_results()[0]["content"]
+    assert tree(project) == before
+    changes = json.loads(cli("changes", project, "--json").out)
+    assert [(c["path"], c["kind"]) for c in changes] == [("summary.txt", "added")]
+
+
+def test_run_json_prints_one_event_per_line(
+    cli: CliRunner, project: Path, scripted_api: ScriptedApi
+) -> None:
+    scripted_api.serve([Reply(blocks=[Text(text="hello")])])
+    result = cli("run", project, "--prompt", "hi", "--json")
+    types = [json.loads(line)["type"] for line in result.out.splitlines()]
+    assert "user_prompt" in types and "assistant_text" in types
+    assert types[-1] == "changes_updated" and "turn_ended" in types
+
+
+def test_run_without_api_key_is_one_clear_line(cli: CliRunner, project: Path) -> None:
+    result = cli("run", project, "--prompt", "hi")
+    assert result.code == 1
+    assert "ANTHROPIC_API_KEY is not set" in result.err and "Traceback" not in result.err
+
+
+def test_run_with_a_rejected_key_fails_clearly(
+    cli: CliRunner, project: Path, scripted_api: ScriptedApi
+) -> None:
+    scripted_api.serve([Reply(status=401)])
+    result = cli("run", project, "--prompt", "hi")
+    assert result.code == 1
+    assert "rejected the API key" in result.out
+
+
+def test_run_continue_resumes_the_conversation(
+    cli: CliRunner, project: Path, scripted_api: ScriptedApi
+) -> None:
+    server = scripted_api.serve(
+        [Reply(blocks=[Text(text="first")]), Reply(blocks=[Text(text="2")])]
+    )
+    cli("run", project, "--prompt", "one")
+    cli("run", project, "--prompt", "two", "--continue")
+    roles = [message["role"] for message in server.requests[-1].messages]
+    assert roles == ["user", "assistant", "user"]
+    sessions = cli("sessions", project).out
+    assert sessions.count("\n") == 2  # header + one session
+
+
+def test_demo_headless_runs_to_the_end_with_changes_pending(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    env = {**os.environ, "NO_COLOR": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "airlock", "demo", str(folder), "--headless"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "demo model" in result.stdout
+    assert "$ ls -la" in result.stdout
+    assert "added     REPORT.md" in result.stdout
+    assert not (folder / "REPORT.md").exists()
+    assert (folder / "todo.txt").exists()
