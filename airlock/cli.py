@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "airlock.commands.run",
     "airlock.commands.review",
     "airlock.commands.project",
+    "airlock.commands.memory",
+    "airlock.commands.tasks",
     "airlock.commands.vm",
     "airlock.commands.doctor",
 )

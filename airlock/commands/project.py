@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from airlock.commands.memory import register_project_set
 from airlock.commands.output import print_json_array, print_table
 
 
@@ -25,6 +26,8 @@ def register(sub: Any) -> None:
     remove = actions.add_parser("remove", help="forget a project (its folder is not touched)")
     remove.add_argument("name", metavar="NAME")
     remove.set_defaults(handler=_remove)
+
+    register_project_set(actions)
 
 
 def _add(args: argparse.Namespace) -> int:

@@ -13,22 +13,26 @@ from airlock.review.models import ChangeInfo
 from airlock.review.report import SyncReport
 from airlock.sanitize import sanitize
 from airlock.session import Session
+from airlock.sessions import list_records
 
 
 def register(sub: Any) -> None:
     changes = sub.add_parser("changes", help="list the pending changes of DIR's current session")
     changes.add_argument("dir", metavar="DIR")
+    _session_option(changes)
     changes.add_argument("--json", action="store_true", help="print a JSON array")
     changes.set_defaults(handler=lambda args: run_async(_changes(args)))
 
     diff = sub.add_parser("diff", help="show the pending changes as a unified diff")
     diff.add_argument("dir", metavar="DIR")
+    _session_option(diff)
     diff.add_argument("paths", metavar="PATH", nargs="*")
     diff.set_defaults(handler=lambda args: run_async(_diff(args)))
 
     for name, verb in (("approve", "approve and sync"), ("reject", "reject (and revert)")):
         parser = sub.add_parser(name, help=f"{verb} pending changes")
         parser.add_argument("dir", metavar="DIR")
+        _session_option(parser)
         parser.add_argument("paths", metavar="PATH", nargs="*")
         parser.add_argument("--all", action="store_true", help="every pending change")
         if name == "approve":
@@ -40,6 +44,7 @@ def register(sub: Any) -> None:
 
     undo = sub.add_parser("undo", help="revert the last sync (or SYNC_ID) on the host")
     undo.add_argument("dir", metavar="DIR")
+    _session_option(undo)
     undo.add_argument("sync_id", metavar="SYNC_ID", nargs="?")
     undo.set_defaults(handler=lambda args: run_async(_undo(args)))
 
@@ -49,18 +54,34 @@ def register(sub: Any) -> None:
     history.set_defaults(handler=_history)
 
 
+def _session_option(parser: Any) -> None:
+    parser.add_argument("--session", metavar="ID", help="a session other than the current one")
+
+
 def _session(args: argparse.Namespace) -> Session:
     config, project = project_for(args.dir)
-    return Session.resume(project, config)
+    return Session.resume(project, config, args.session)
+
+
+def _other_pending(session: Session) -> None:
+    """Point at task sessions whose changes also wait for review."""
+    for record in list_records(session.project):
+        if record.id != session.record.id and record.pending and record.task:
+            print(
+                f"task {record.task!r} (session {record.id}) has {record.pending} pending "
+                f"change(s): `airlock changes DIR --session {record.id}`"
+            )
 
 
 async def _changes(args: argparse.Namespace) -> int:
     async with started(_session(args)) as session:
         changes = await session.gate.refresh()
+        session.publish_changes()
     infos = [ChangeInfo.of(change) for change in changes]
     if args.json:
         print_json_array(infos)
         return 0
+    _other_pending(session)
     if not infos:
         print("no pending changes")
         return 0
