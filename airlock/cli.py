@@ -17,10 +17,13 @@ from airlock import __version__
 from airlock.errors import AirlockError
 
 COMMAND_MODULES = (
+    "airlock.commands.ui",
     "airlock.commands.demo",
     "airlock.commands.run",
     "airlock.commands.review",
     "airlock.commands.project",
+    "airlock.commands.network",
+    "airlock.commands.mcp",
     "airlock.commands.memory",
     "airlock.commands.tasks",
     "airlock.commands.vm",
@@ -48,10 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; every expected failure is one line on stderr, never a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return 0
+    handler = getattr(args, "handler", None) or _launch_tui
     try:
         return int(handler(args) or 0)
     except AirlockError as exc:
@@ -69,6 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(set AIRLOCK_DEBUG=1 for a traceback, and please report it)",
             70,
         )
+
+
+def _launch_tui(args: argparse.Namespace) -> int:
+    from airlock.commands.ui import launch
+
+    return launch(args)
 
 
 def _lima_error_type() -> type[Exception] | None:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from airlock.atomic import write_atomic
 from airlock.errors import ConfigError
+from airlock.network.allowlist import AllowlistError, normalize_entry
 from airlock.paths import airlock_paths
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -55,6 +56,7 @@ class McpServerConfig(StrictModel):
     transport: Literal["stdio", "http", "sse"] | None = None
     policy: McpPolicy = "ask"
     enabled: bool = True
+    timeout: float = Field(default=120.0, gt=0, le=86400)  # seconds one tool call may take
 
     @model_validator(mode="after")
     def _one_transport(self) -> McpServerConfig:
@@ -110,6 +112,16 @@ class ProjectConfig(StrictModel):
         if not value.is_absolute():
             raise ValueError("project path must be absolute")
         return value
+
+    @field_validator("allowlist")
+    @classmethod
+    def _valid_entries(cls, value: list[str]) -> list[str]:
+        """Each entry in its canonical form (`airlock allow` writes them so), no duplicates."""
+        try:
+            return list(dict.fromkeys(normalize_entry(entry) for entry in value))
+        except AllowlistError as exc:
+            hint = f" ({exc.hint})" if exc.hint else ""
+            raise ValueError(f"{exc.message}{hint}") from exc
 
 
 class AirlockConfig(StrictModel):

@@ -74,6 +74,21 @@ async def check_limactl(bwrap_fallback: bool) -> Check:
     return Check(name="lima", status="ok", detail=f"limactl {version} ({limactl.path()})")
 
 
+async def run_vm_checks(name: str, domain: str) -> list[Check]:
+    """The egress lockdown of the running airlock VM `name`, checked from inside it."""
+    from airlock.network.guest_check import check_guest
+
+    return [
+        Check(
+            name=result.name,
+            status="ok" if result.ok else "fail",
+            detail=result.detail,
+            fix=result.fix,
+        )
+        for result in await check_guest(name, domain)
+    ]
+
+
 def _leading_numbers(version: str) -> list[str]:
     parts = version.split("-")[0].split(".")
     return [part for part in parts[:3] if part.isdigit()]

@@ -140,6 +140,18 @@ class NetworkRequest(BaseEvent):
     closed: bool = True  # False while an allowed request or tunnel is still open
 
 
+class McpServerStatus(BaseEvent):
+    """An MCP server of the session started, failed, stopped, or changed its tools or policy."""
+
+    type: Literal["mcp_server_status"] = "mcp_server_status"
+    server: str
+    status: Literal["starting", "ready", "failed", "stopped"]
+    transport: Literal["stdio", "http", "sse"]
+    policy: Literal["auto", "ask", "deny"]
+    tools: list[str] = Field(default_factory=list)  # the server's own tool names, when ready
+    message: str = ""  # why it failed (with the end of its stderr), or what changed
+
+
 class TurnEnded(BaseEvent):
     type: Literal["turn_ended"] = "turn_ended"
     stop_reason: str  # end_turn | max_tokens | interrupted | error | refusal …
@@ -157,6 +169,7 @@ Event = Annotated[
     | AgentError
     | Status
     | NetworkRequest
+    | McpServerStatus
     | TurnEnded,
     Field(discriminator="type"),
 ]

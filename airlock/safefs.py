@@ -57,7 +57,8 @@ class SafeRoot:
                 except FileNotFoundError:
                     if not create:
                         raise
-                    os.mkdir(part, 0o755, dir_fd=fd)
+                    with contextlib.suppress(FileExistsError):  # made meanwhile by another writer
+                        os.mkdir(part, 0o755, dir_fd=fd)
                     child = os.open(part, DIR_FLAGS, dir_fd=fd)
                 except OSError as exc:
                     if exc.errno in (errno.ELOOP, errno.ENOTDIR):
@@ -106,9 +107,19 @@ class SafeRoot:
             return handle.read()
 
     def write_atomic(
-        self, path: str, source: bytes | BinaryIO, mode: int, *, durable: bool = True
+        self,
+        path: str,
+        source: bytes | BinaryIO,
+        mode: int,
+        *,
+        durable: bool = True,
+        sync_dir: bool = True,
     ) -> None:
-        """Replace `path` by a new regular file (temp file + rename); parents are created."""
+        """Replace `path` by a new regular file (temp file + rename); parents are created.
+
+        `durable` fsyncs the file before the rename and its folder after it (unless
+        `sync_dir` is false: the caller syncs the folder once after many writes).
+        """
         with self.parent(path, create=True) as (dir_fd, name):
             tmp = f".airlock-tmp-{secrets.token_hex(6)}"
             fd = os.open(
@@ -130,7 +141,7 @@ class SafeRoot:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp, dir_fd=dir_fd)
                 raise
-            if durable:
+            if durable and sync_dir:
                 os.fsync(dir_fd)
 
     def symlink(self, path: str, target: str) -> None:

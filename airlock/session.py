@@ -22,6 +22,7 @@ from airlock.atomic import write_atomic
 from airlock.config import AirlockConfig, ProjectConfig, SandboxChoice
 from airlock.errors import AirlockError
 from airlock.events import ChangesUpdated, Event, PlanItem, PlanUpdated, Status
+from airlock.mcp.bridge import McpBridge
 from airlock.memory import append_note, read_memory
 from airlock.network.egress import SessionEgress
 from airlock.paths import airlock_paths
@@ -65,6 +66,7 @@ class Session:
         self.store = ObjectStore(airlock_paths().objects_dir)
         self.backend = pick_backend(sandbox_choice or project.sandbox or config.sandbox)
         self.egress = SessionEgress(project, self.dir / "network.jsonl", self.emit)
+        self.mcp = McpBridge(project, self.emit)  # servers start with the first prompt
         self.transcript = Transcript(self.dir / "transcript.jsonl")
         self.plan = _load_plan(self.dir / PLAN_FILE)
         self._client = client
@@ -175,7 +177,10 @@ class Session:
         if self.backend == "lima":
             from airlock.sandbox.lima import LimaSandbox
 
-            return LimaSandbox(self.project, root)
+            # The guest's firewall lets it reach only this port of the host.
+            lima = LimaSandbox(self.project, root)
+            await self.egress.start_tcp(await lima.egress_port())
+            return lima
         from airlock.sandbox.bwrap import BwrapSandbox
 
         await self.egress.start_unix()
@@ -183,6 +188,7 @@ class Session:
         return BwrapSandbox(root, env=env, binds=binds, wrapper=wrapper)
 
     async def close(self) -> None:
+        await self.mcp.close()
         if self._sandbox is not None:
             await self._sandbox.close()
         await self.egress.close()
@@ -212,7 +218,16 @@ class Session:
         )
         client = self._client or _client_from_env(settings.sdk_retries)
         runner = ToolRunner(self.sandbox, self.emit, self._remember)
-        return Agent(client, settings, runner, self.transcript, self.prompt_context, self.emit)
+        self.mcp.bind(runner.extra)
+        return Agent(
+            client,
+            settings,
+            runner,
+            self.transcript,
+            self.prompt_context,
+            self.emit,
+            extra_tools=self.mcp.definitions,
+        )
 
     def _remember(self, note: str) -> None:
         line = append_note(self.project, note)
@@ -236,6 +251,7 @@ class Session:
         self.record.status = "running"
         self._save()
         try:
+            await self.mcp.start(self.sandbox)
             reason = await agent.run_turn(text)
         except asyncio.CancelledError:
             self.record.status = "interrupted"

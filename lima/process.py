@@ -21,7 +21,7 @@ OnOutput = Callable[[Stream, bytes], None]
 
 READ_CHUNK = 64 * 1024
 TIMEOUT_EXIT = 124  # what coreutils `timeout` returns
-EXIT_POLL = 0.01  # seconds between looks at whether the child has exited
+STREAM_LIMIT = 1 << 16  # asyncio's default buffer limit for the output streams
 DRAIN_GRACE = 1.0  # seconds output may trail the child's exit
 
 
@@ -62,14 +62,37 @@ class OutputCapture:
         return bytes(self.head + self.tail)
 
 
-async def _exited(process: asyncio.subprocess.Process) -> int:
-    """The child's exit status, as soon as it is gone.
+class _ExitProtocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """asyncio's subprocess protocol, also telling as soon as the child has exited.
 
     `Process.wait()` also waits for every pipe to close, which a daemon the child left
     behind (e.g. an ssh ControlMaster holding stderr) can put off for ever.
     """
-    while process.returncode is None:
-        await asyncio.sleep(EXIT_POLL)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=STREAM_LIMIT, loop=loop)
+        self.exited: asyncio.Future[None] = loop.create_future()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+
+async def _start(
+    argv: Sequence[str], **options: Any
+) -> tuple[asyncio.subprocess.Process, asyncio.SubprocessTransport, asyncio.Future[None]]:
+    """`asyncio.create_subprocess_exec`, plus its transport and a future done at the exit."""
+    loop = asyncio.get_running_loop()
+    protocol = _ExitProtocol(loop)
+    transport, _ = await loop.subprocess_exec(lambda: protocol, *argv, **options)
+    return asyncio.subprocess.Process(transport, protocol, loop), transport, protocol.exited
+
+
+async def _exited(process: asyncio.subprocess.Process, exited: asyncio.Future[None]) -> int:
+    """The child's exit status, as soon as it is gone (its pipes may still be open)."""
+    await exited
+    assert process.returncode is not None
     return process.returncode
 
 
@@ -116,8 +139,8 @@ async def run_process(
     (e.g. a tar stream built on the fly); None means `/dev/null`.
     """
     started = time.monotonic()
-    process = await asyncio.create_subprocess_exec(
-        *argv,
+    process, transport, exited = await _start(
+        argv,
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -148,7 +171,7 @@ async def run_process(
         asyncio.ensure_future(pump("stderr", process.stderr)),
     ]
     helpers = [*pumps, *([asyncio.ensure_future(feed())] if stdin is not None else [])]
-    exit_task = asyncio.ensure_future(_exited(process))
+    exit_task = asyncio.ensure_future(_exited(process, exited))
     timed_out = False
     try:
         timed_out = not await _until_exit(exit_task, helpers, timeout)
@@ -165,6 +188,7 @@ async def run_process(
             await asyncio.shield(exit_task)
         raise
     finally:
+        transport.close()  # the pipes, even those something the child left still holds
         exit_task.cancel()
         for task in helpers:
             task.cancel()

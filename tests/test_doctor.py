@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
 import shutil
+import socket
 import sys
 from pathlib import Path
 
 import pytest
 
+from airlock.config import ProjectConfig
 from airlock.paths import airlock_paths
+from airlock.sandbox.lima import LimaSandbox
+from lima.limactl import Limactl
 from tests.conftest import CliRunner
 from tests.fakes.lima import FakeLima
+from tests.test_network_cli import site  # noqa: F401 (a fixture)
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux checks")
 
@@ -132,3 +138,79 @@ def test_unwritable_data_dir_fails(
     _, checks = doctor(cli)
     assert line(checks["data dir"]).startswith(f"fail {tmp_path}/a-file/airlock is not writable")
     assert checks["config dir"]["status"] == "ok"
+
+
+# `airlock doctor --vm NAME`: the egress lockdown, checked from inside the (fake) guest
+
+
+@pytest.fixture
+def vm(fake_limactl: FakeLima, tmp_path: Path) -> str:
+    """A running instance made from the airlock template by a session's sandbox."""
+    if shutil.which("bwrap") is None or shutil.which("curl") is None:
+        pytest.skip("the fake guest needs bubblewrap and curl")
+    sandbox = LimaSandbox(ProjectConfig(name="notes", path=tmp_path), tmp_path / "session")
+    asyncio.run(sandbox.start())
+    return sandbox.name
+
+
+def vm_checks(cli: CliRunner, *args: str) -> tuple[int, dict[str, dict[str, str | None]]]:
+    result = cli("doctor", "--vm", *args, "--json")
+    assert result.err == ""
+    return result.code, {check["name"]: check for check in json.loads(result.out)}
+
+
+@linux_only
+@pytest.mark.usefixtures("site")
+def test_vm_check_proves_the_guest_reaches_only_allowed_domains_through_the_proxy(
+    cli: CliRunner, vm: str
+) -> None:
+    code, checks = vm_checks(cli, vm, "--domain", "allowed.test")
+    assert {name: check["status"] for name, check in checks.items()} == {
+        "firewall applied": "ok",
+        "no sudo": "ok",
+        "direct connection blocked": "ok",
+        "denied host refused by the proxy": "ok",
+        "allowed host reachable through the proxy": "ok",
+    }
+    assert code == 0
+    assert checks["allowed host reachable through the proxy"]["detail"] == (
+        "exit code 0, printed '200'"
+    )
+
+
+@linux_only
+@pytest.mark.usefixtures("site")
+def test_vm_check_shows_what_failed_and_how_to_fix_it(
+    cli: CliRunner, vm: str, fake_limactl: FakeLima
+) -> None:
+    (fake_limactl.instance_dir(vm) / "guest" / "run" / "airlock-fw-ok").unlink()
+    result = cli("doctor", "--vm", vm, "--domain", "allowed.test")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0].split()[:3] == ["fail", "firewall", "applied"]
+    assert lines[1].strip().startswith("fix: the firewall provision step failed")
+    assert f"`airlock vm stop {vm}`" in lines[1]
+    assert all(line.startswith(("ok", "fail", " ")) for line in lines)
+
+
+@linux_only
+def test_vm_check_needs_the_vm_running_and_its_port_free(cli: CliRunner, vm: str) -> None:
+    instance = asyncio.run(Limactl().instance(vm))
+    assert instance is not None and instance.config is not None
+    port = int(instance.config["param"]["AIRLOCK_PROXY_PORT"])
+    with socket.socket() as taken:  # as an open session holds it
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        busy = cli("doctor", "--vm", vm)
+    assert busy.code == 1
+    assert busy.err.splitlines() == [
+        f"airlock: cannot check {vm}: port {port} is in use",
+        f"  hint: close the Airlock session that uses {vm}, then try again",
+    ]
+    asyncio.run(Limactl().stop(vm))
+    stopped = cli("doctor", "--vm", vm)
+    assert stopped.code == 1 and "is not running" in stopped.err
+    assert "airlock vm start" in stopped.err
+    missing = cli("doctor", "--vm", "airlock-nope")
+    assert missing.code == 1 and "does not exist" in missing.err

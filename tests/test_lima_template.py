@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from airlock.network.lima_firewall import MARKER, lima_params, provision_script
 from lima.errors import LimaError
-from lima.template import PROVISIONED_MARKER, render_template, template_source
+from lima.template import FIREWALL_MARKER, PROVISIONED_MARKER, render_template, template_source
 from tests.fakes import miniyaml
 
 # Top-level keys of lima.yaml (limactl.md §6.1 and templates/default.yaml).
@@ -46,6 +47,7 @@ def test_no_host_mount_no_forwards_no_agent_no_containerd(template: dict[str, An
     assert template["ssh"]["forwardAgent"] is False
     assert template["ssh"]["loadDotSSHPubKeys"] is False
     assert template["propagateProxyEnv"] is False
+    assert template["hostResolver"] == {"enabled": False}
 
 
 def test_login_user_has_no_passwordless_sudo(template: dict[str, Any]) -> None:
@@ -63,10 +65,40 @@ def test_ubuntu_lts_images_for_both_architectures(template: dict[str, Any]) -> N
     assert {i["arch"] for i in images} == {"x86_64", "aarch64"}
 
 
-def test_system_provision_prepares_workspace_and_writes_the_marker_last(
+def test_first_provision_step_is_the_egress_firewall(template: dict[str, Any]) -> None:
+    firewall = template["provision"][0]
+    assert firewall["mode"] == "system"
+    assert firewall["script"] == provision_script()
+    assert "{{" not in firewall["script"]  # Lima expands Go templates in scripts
+
+
+def test_params_fail_closed_unless_airlock_passes_them(template: dict[str, Any]) -> None:
+    assert template["param"] == {"AIRLOCK_PROXY_PORT": "", "AIRLOCK_ALLOW_DNS": "false"}
+    assert set(template["param"]) == set(lima_params(21000, allow_dns=False))
+    rendered = render_template(
+        cpus=1, memory="1GiB", disk="1GiB", params=lima_params(23456, allow_dns=True)
+    )
+    data = miniyaml.loads(rendered)
+    assert data["param"] == {"AIRLOCK_PROXY_PORT": "23456", "AIRLOCK_ALLOW_DNS": "true"}
+    assert data["provision"] == template["provision"]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"NOT_DECLARED": "1"}, "does not define the param NOT_DECLARED"),
+        ({"AIRLOCK_PROXY_PORT": '1"\nplain: false'}, "invalid value"),
+    ],
+)
+def test_undeclared_or_unsafe_params_are_refused(params: dict[str, str], message: str) -> None:
+    with pytest.raises(LimaError, match=message):
+        render_template(cpus=1, memory="1GiB", disk="1GiB", params=params)
+
+
+def test_second_provision_step_prepares_workspace_and_writes_its_marker_last(
     template: dict[str, Any],
 ) -> None:
-    (step,) = template["provision"]
+    step = template["provision"][1]
     assert step["mode"] == "system"
     lines = step["script"].strip().splitlines()
     assert lines[0] == "#!/bin/bash"
@@ -77,17 +109,21 @@ def test_system_provision_prepares_workspace_and_writes_the_marker_last(
     assert f"marker={PROVISIONED_MARKER}" in lines
 
 
-def test_readiness_probe_waits_for_the_provision_marker(template: dict[str, Any]) -> None:
+def test_readiness_probe_waits_for_the_firewall_and_the_workspace(
+    template: dict[str, Any],
+) -> None:
     (probe,) = template["probes"]
     assert probe["mode"] == "readiness"
     assert probe["description"]
     assert probe["script"].startswith("#!/bin/bash\n")
-    assert f"test -e {PROVISIONED_MARKER}" in probe["script"]
+    assert FIREWALL_MARKER == MARKER
+    assert f"for marker in {MARKER} {PROVISIONED_MARKER}; do" in probe["script"]
     assert "cloud-init-output.log" in probe["hint"]
 
 
 def test_scripts_are_valid_bash(template: dict[str, Any]) -> None:
-    for script in (template["provision"][0]["script"], template["probes"][0]["script"]):
+    scripts = [step["script"] for step in template["provision"]] + [template["probes"][0]["script"]]
+    for script in scripts:
         result = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
         assert result.returncode == 0, result.stderr
 

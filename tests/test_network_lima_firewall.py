@@ -82,13 +82,20 @@ def test_params_are_what_the_script_reads() -> None:
 
 
 def test_guest_checks_prove_the_lockdown_from_inside() -> None:
-    checks = {check.name: check for check in guest_checks("allowed.test", "192.0.2.7")}
+    checks = {check.name: check for check in guest_checks("vm1", "allowed.test", "192.0.2.7")}
     assert checks["firewall applied"].argv == ["test", "-e", MARKER]
     assert not checks["no sudo"].expect_success
     assert "192.0.2.7" in checks["direct connection blocked"].argv[-1]
     assert checks["denied host refused by the proxy"].expect_stdout == "403"
     allowed = checks["allowed host reachable through the proxy"]
-    assert allowed.expect_success and allowed.argv[-1] == "https://allowed.test/"
+    assert allowed.expect_success and allowed.argv[-1] == "http://allowed.test/"
+    assert "-p" in allowed.argv  # through a CONNECT tunnel
+    assert all(check.fix for check in checks.values())
+    assert "airlock vm stop vm1" in checks["firewall applied"].fix
+
+
+def test_script_never_contains_go_template_braces() -> None:
+    assert "{{" not in provision_script()  # Lima expands Go templates in provision scripts
 
 
 # The script, run for real

@@ -9,19 +9,28 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
+import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from airlock.config import ProjectConfig, VMConfig
+from airlock.config import AirlockConfig, ProjectConfig, VMConfig
+from airlock.errors import AirlockError
+from airlock.network.client_env import proxy_env
 from airlock.review.models import EntryType, Manifest
 from airlock.review.scan import scan_tree
 from airlock.review.store import ObjectStore, sha256_bytes
 from airlock.sandbox.base import SandboxError
 from airlock.sandbox.lima import STATE_FILE, LimaSandbox, instance_name
+from airlock.sandbox.lima_egress import PORT_BASE, PORT_SPAN, choose_port, derived_port
+from airlock.session import Session
+from lima.models import Instance
+from tests.fakes import miniyaml
 from tests.fakes.lima import FakeLima
+from tests.test_network_cli import FETCH, site  # noqa: F401 (a fixture)
 
 OLD = 1_600_000_000
 WEIRD = os.fsdecode(b"we ird\n'q\"\\\xff.txt")  # newline, quotes, backslash, invalid UTF-8
@@ -150,7 +159,7 @@ async def test_stdin_is_fed_and_argv_is_not_shell_parsed(box: LimaSandbox) -> No
     assert result.stdout == b"in\n[$HOME *]"
 
 
-async def test_environment_is_clean_apart_from_what_is_passed(
+async def test_environment_is_clean_apart_from_the_proxy_and_what_is_passed(
     box: LimaSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-host-secret")
@@ -160,7 +169,9 @@ async def test_environment_is_clean_apart_from_what_is_passed(
     )
     assert env["K"] == "v w"
     assert "ANTHROPIC_API_KEY" not in env
-    assert set(env) <= {"HOME", "USER", "LOGNAME", "PATH", "LANG", "TERM", "K"}
+    port = await box.egress_port()
+    assert set(env) <= {"HOME", "USER", "LOGNAME", "PATH", "LANG", "TERM", "K", *proxy_env(port)}
+    assert env["https_proxy"].endswith(f":{port}")  # the host, as the (fake) guest sees it
     with pytest.raises(SandboxError, match="invalid environment variable name"):
         await box.exec("true", env={"A=B": "x"})
 
@@ -402,3 +413,148 @@ def test_instance_names_are_valid_short_and_distinct(tmp_path: Path) -> None:
     for name in names:
         assert len(name) <= 48
         assert all(part.isalnum() for part in name.split("-")), name
+
+
+# Egress: the instance's proxy port, passed as Lima params; a session behind it
+
+
+def lima_params_on_disk(fake: FakeLima, name: str) -> dict[str, str]:
+    data = miniyaml.loads((fake.instance_dir(name) / "lima.yaml").read_text())
+    return dict(data["param"])
+
+
+async def test_a_lima_session_listens_on_the_port_its_instance_is_made_with(
+    fake_limactl: FakeLima, tmp_path: Path
+) -> None:
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "a.txt").write_text("a\n")
+    session = Session.create(project(tmp_path), AirlockConfig(), sandbox_choice="lima")
+    await session.start()
+    try:
+        box = session.sandbox
+        assert isinstance(box, LimaSandbox)
+        port = box.proxy_port
+        assert port is not None and PORT_BASE <= port < PORT_BASE + PORT_SPAN
+        assert lima_params_on_disk(fake_limactl, box.name) == {
+            "AIRLOCK_PROXY_PORT": str(port),
+            "AIRLOCK_ALLOW_DNS": "false",
+        }
+        _, writer = await asyncio.open_connection("127.0.0.1", port)  # the proxy is there
+        writer.close()
+    finally:
+        await session.close()
+
+
+async def test_a_stopped_instance_boots_with_the_project_s_current_egress_params(
+    box: LimaSandbox, fake_limactl: FakeLima, tmp_path: Path
+) -> None:
+    port = await box.egress_port()
+    await box.limactl.stop(box.name)
+    dns = LimaSandbox(box.project.model_copy(update={"allow_dns": True}), box.root)
+    await dns.start()
+    assert lima_params_on_disk(fake_limactl, box.name) == {
+        "AIRLOCK_PROXY_PORT": str(port),
+        "AIRLOCK_ALLOW_DNS": "true",
+    }
+    instance = await box.limactl.instance(box.name)
+    assert instance is not None and instance.config is not None
+    assert instance.config["param"]["AIRLOCK_ALLOW_DNS"] == "true"
+    with pytest.raises(SandboxError, match="runs with other egress settings") as caught:
+        await LimaSandbox(box.project, box.root).start()  # still running with DNS allowed
+    assert (
+        caught.value.hint
+        == f"stop it (`airlock vm stop {box.name}`); the next session starts it anew"
+    )
+
+
+async def test_a_busy_port_moves_a_stopped_instance_and_stops_a_session_on_a_running_one(
+    box: LimaSandbox, fake_limactl: FakeLima, tmp_path: Path
+) -> None:
+    port = await box.egress_port()
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        session = Session.create(box.project, AirlockConfig(), sandbox_choice="lima")
+        with pytest.raises(AirlockError) as caught:
+            await session.start()
+        await session.close()
+        assert str(caught.value).startswith(
+            f"the egress proxy cannot listen on 127.0.0.1:{port}: Address already in use"
+        )
+        assert "another Airlock session of this project" in (caught.value.hint or "")
+        await box.limactl.stop(box.name)
+        moved = LimaSandbox(box.project, box.root)
+        await moved.start()
+    assert moved.proxy_port not in (None, port)
+    assert lima_params_on_disk(fake_limactl, box.name)["AIRLOCK_PROXY_PORT"] == str(
+        moved.proxy_port
+    )
+
+
+async def test_an_instance_made_without_the_firewall_is_refused(
+    fake_limactl: FakeLima, tmp_path: Path
+) -> None:
+    sandbox = LimaSandbox(project(tmp_path), tmp_path / "s")
+    await sandbox.limactl.start(sandbox.name, template="template:default")
+    with pytest.raises(
+        SandboxError, match="was not made with the Airlock egress firewall"
+    ) as caught:
+        await sandbox.start()
+    assert caught.value.hint == (
+        f"delete it (`airlock vm delete {sandbox.name}`); the next session recreates it"
+    )
+
+
+def test_ports_stay_apart_from_other_instances() -> None:
+    def made(name: str, port: int) -> Instance:
+        param = {"AIRLOCK_PROXY_PORT": str(port), "AIRLOCK_ALLOW_DNS": "false"}
+        return Instance(name=name, status="Stopped", config={"param": param})
+
+    wanted = derived_port("airlock-a")
+    assert derived_port("airlock-a") == wanted  # the same on every machine
+    assert choose_port("airlock-a", [made("airlock-b", wanted)], False) != wanted
+    assert choose_port("airlock-a", [made("airlock-a", 23456)], False) == 23456
+
+
+needs_network_tools = pytest.mark.skipif(
+    shutil.which("bwrap") is None, reason="the fake guest's network needs bubblewrap"
+)
+
+
+@needs_network_tools
+async def test_a_lima_session_reaches_exactly_the_allowed_domain_through_its_proxy(
+    fake_limactl: FakeLima,
+    tmp_path: Path,
+    site: int,  # noqa: F811 (the imported fixture)
+) -> None:
+    (tmp_path / "project").mkdir()
+    allowed = project(tmp_path).model_copy(update={"allowlist": ["allowed.test"]})
+    session = Session.create(allowed, AirlockConfig(), sandbox_choice="lima")
+    await session.start()
+    try:
+
+        async def fetch(url: str) -> tuple[int, bytes, bytes]:
+            result = await session.exec(["python3", "-c", FETCH, url])
+            return result.exit_code, result.stdout, result.stderr
+
+        assert await fetch("http://allowed.test/") == (0, b"hello from allowed.test\n", b"")
+        code, _, err = await fetch("http://denied.test/")
+        assert code == 1 and b"HTTP 403" in err
+        direct = f"import socket; print(socket.socket().connect_ex(('127.0.0.1', {site})))"
+        result = await session.exec(["python3", "-c", direct])
+        assert result.stdout.strip() != b"0"  # nothing but the proxy leads out
+    finally:
+        await session.close()
+
+
+async def test_the_fake_limactl_takes_params_like_lima(
+    box: LimaSandbox, fake_limactl: FakeLima
+) -> None:
+    """`start NAME --param K=V` rewrites lima.yaml; a param the template lacks is fatal."""
+    await box.limactl.stop(box.name)
+    undeclared = await box.limactl.run(["start", "--param", "NOPE=1", box.name])
+    assert undeclared.exit_code == 1 and b"template does not define param" in undeclared.stderr
+    started = await box.limactl.run(["start", "--param", "AIRLOCK_PROXY_PORT=23456", box.name])
+    assert started.exit_code == 0
+    assert lima_params_on_disk(fake_limactl, box.name)["AIRLOCK_PROXY_PORT"] == "23456"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,9 @@ def test_start_creates_the_instance_and_shows_progress(
         "airlock-demo is running: `airlock vm shell airlock-demo` opens a shell in it",
     ]
     assert "\x1b[" not in result.out  # not a terminal: no colours
+    # Created like a session would: with its egress firewall's proxy port.
+    lima_yaml = (fake_limactl.instance_dir("airlock-demo") / "lima.yaml").read_text()
+    assert re.search(r'AIRLOCK_PROXY_PORT: "?2\d{4}"?', lima_yaml)
 
 
 def test_start_sizes_a_project_s_instance_from_its_config(

@@ -10,7 +10,9 @@ import tomllib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from textual.theme import Theme
+from textual.theme import BUILTIN_THEMES, Theme
+
+from airlock.paths import airlock_paths
 
 COLOUR = r"^(#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?|#[0-9A-Fa-f]{3}|[a-z]+(\([0-9., %]+\))?)$"
 
@@ -90,3 +92,13 @@ def load_themes(*folders: Path) -> tuple[list[Theme], list[ThemeLoadError]]:
             except ThemeLoadError as exc:
                 errors.append(exc)
     return themes, errors
+
+
+def app_themes() -> tuple[list[Theme], list[ThemeLoadError]]:
+    """The shipped themes, then the user's (a user file may replace a shipped theme)."""
+    return load_themes(bundled_themes_dir(), airlock_paths().user_themes_dir)
+
+
+def theme_names(themes: list[Theme]) -> list[str]:
+    """Every theme a user may pick: Textual's own and the loaded ones."""
+    return sorted({*BUILTIN_THEMES, *(theme.name for theme in themes)})

@@ -27,8 +27,40 @@ def _demo(args: argparse.Namespace) -> int:
     from airlock.demo.setup import prepare_folder
 
     folder = prepare_folder(Path(args.dir) if args.dir else None)
+    if not (args.headless or args.json):
+        return _interactive(folder, args)
     print(f"demo folder: {folder}")
     return run_async(_headless(folder, args))
+
+
+def _interactive(folder: Path, args: argparse.Namespace) -> int:
+    """The workspace on the demo folder, sending the demo prompt; the demo model stops on exit."""
+    from airlock.commands.ui import run_app, themed_config
+    from airlock.demo.script import DEMO_MODEL
+    from airlock.demo.setup import start_demo_model
+    from airlock.projects import resolve_project
+    from airlock.session import Session
+    from tui.screens.workspace import Opening
+
+    config = themed_config(args)
+    project = resolve_project(config, folder)
+    server, client = start_demo_model()
+    try:
+        session = Session.create(
+            project, config, model=DEMO_MODEL, sandbox_choice=args.sandbox, client=client
+        )
+        opening = Opening(
+            project,
+            config,
+            session=session,
+            prompt=DEMO_PROMPT,
+            model_label=f"{DEMO_MODEL} (scripted)",
+        )
+        code = run_app(config, opening)
+    finally:
+        server.stop()
+    print(f"demo folder: {folder}")
+    return code
 
 
 async def _headless(folder: Path, args: argparse.Namespace) -> int:

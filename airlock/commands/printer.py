@@ -11,6 +11,7 @@ from airlock.events import (
     AssistantText,
     ChangesUpdated,
     Event,
+    McpServerStatus,
     NetworkRequest,
     PlanItem,
     PlanUpdated,
@@ -106,6 +107,8 @@ class EventPrinter:
             verdict = "allowed" if event.allowed else "denied"
             colour = "green" if event.allowed else "red"
             self.line(paint(f"net {verdict}: {event.method} {event.host}:{event.port}", colour))
+        elif isinstance(event, McpServerStatus):
+            self._mcp(event)
         elif isinstance(event, TurnEnded):
             self._turn_ended(event)
 
@@ -115,6 +118,16 @@ class EventPrinter:
             self.line(paint(status, "dim" if event.exit_code == 0 else "yellow", self.out))
         elif event.is_error:
             self.line(paint(f"✗ {sanitize(event.content)}", "yellow", self.out))
+
+    def _mcp(self, event: McpServerStatus) -> None:
+        if event.status == "failed":
+            self.line(
+                paint(f"mcp {event.server} failed: {sanitize(event.message)}", "red", self.out)
+            )
+        elif event.status == "ready":
+            tools = sanitize(", ".join(event.tools)) or "no tools"
+            note = f"{event.transport}, policy {event.policy}"
+            self.line(paint(f"mcp {event.server} ready ({note}): {tools}", "dim", self.out))
 
     def _changes(self, event: ChangesUpdated) -> None:
         if not event.changes:

@@ -10,6 +10,7 @@ from airlock.commands.common import SANDBOX_CHOICES, project_for, run_async, sta
 from airlock.commands.output import print_json_array, print_table
 from airlock.commands.printer import EventPrinter
 from airlock.errors import UsageError
+from airlock.mcp.approval import approve_all
 from airlock.sanitize import sanitize
 from airlock.session import Session
 from airlock.sessions import current_id, list_records, prune
@@ -27,6 +28,11 @@ def register(sub: Any) -> None:
         "--continue", dest="resume", action="store_true", help="continue the current session"
     )
     run.add_argument("--json", action="store_true", help="print one JSON event per line")
+    run.add_argument(
+        "--yes-mcp",
+        action="store_true",
+        help="approve calls to MCP servers whose policy is `ask` (default: refuse them)",
+    )
     run.set_defaults(handler=lambda args: run_async(_run(args)))
 
     sandbox = sub.add_parser("sandbox", help="developer tools for the project's sandbox")
@@ -67,6 +73,8 @@ async def _run(args: argparse.Namespace) -> int:
     session = _open(args, args.resume)
     printer = EventPrinter(as_json=args.json)
     session.listeners.append(printer)
+    if args.yes_mcp:
+        session.mcp.approver = approve_all
     async with started(session):
         reason = await session.run_prompt(prompt)
         pending = len(session.gate.changes)

@@ -106,6 +106,8 @@ def _list(args: argparse.Namespace) -> int:
 
 def _start(args: argparse.Namespace) -> int:
     from airlock.config import VMConfig
+    from airlock.network.lima_firewall import lima_params
+    from airlock.sandbox.lima_egress import choose_port
     from lima.limactl import Limactl
     from lima.progress import StartProgress
     from lima.template import render_template
@@ -129,7 +131,12 @@ def _start(args: argparse.Namespace) -> int:
                 f"({vm.cpus} CPUs, {vm.memory} memory, {vm.disk} disk, sized by {owner})",
                 flush=True,
             )
-        template = render_template(cpus=vm.cpus, memory=vm.memory, disk=vm.disk)
+        # A new VM gets its egress firewall params, exactly as a session would create it.
+        allow_dns = project.allow_dns if project is not None else False
+        port = choose_port(name, await limactl.instances(), allow_dns)
+        template = render_template(
+            cpus=vm.cpus, memory=vm.memory, disk=vm.disk, params=lima_params(port, allow_dns)
+        )
         await limactl.ensure_running(name, template, on_progress=show)
 
     asyncio.run(start())

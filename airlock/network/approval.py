@@ -47,14 +47,14 @@ class Approvals:
     """Asks `on_denied` at most once at a time per host:port, with a deadline."""
 
     def __init__(self, on_denied: OnDenied | None, timeout: float) -> None:
-        self._on_denied = on_denied
+        self.on_denied = on_denied  # None: nobody to ask, so denied hosts stay denied
         self._timeout = timeout
         self._pending: dict[tuple[str, int], asyncio.Task[tuple[Verdict, str]]] = {}
         self.waiting = 0  # requests waiting for a verdict right now
 
     async def ask(self, request: DeniedRequest) -> tuple[Verdict, str]:
         """The verdict for `request`, and a note on how it was reached (for the event)."""
-        if self._on_denied is None:
+        if self.on_denied is None:
             return Verdict.DENY, ""
         key = (request.host, request.port)
         task = self._pending.get(key)
@@ -70,10 +70,10 @@ class Approvals:
             self.waiting -= 1
 
     async def _question(self, request: DeniedRequest) -> tuple[Verdict, str]:
-        assert self._on_denied is not None
+        assert self.on_denied is not None
         try:
             async with asyncio.timeout(self._timeout):
-                verdict = Verdict(await self._on_denied(request))
+                verdict = Verdict(await self.on_denied(request))
             return verdict, "denied by the user" if verdict is Verdict.DENY else ""
         except TimeoutError:
             return Verdict.DENY, f"no answer within {self._timeout:g}s"

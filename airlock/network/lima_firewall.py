@@ -1,7 +1,8 @@
 """The Lima guest's egress firewall: nftables lets the guest reach only the host proxy.
 
 Lima has no egress control of its own (shared/limactl.md §7), so the airlock template runs
-`provision_script()` as a `mode: system` provision step (as root, on every boot). It
+`provision_script()` as its first `mode: system` provision step (as root, on every boot; the
+template holds a copy, which a test keeps equal, since `lima/` never imports Airlock). It
 installs a default-drop OUTPUT policy whose only ways out are loopback, replies on existing
 connections (inbound ssh), DHCP renewals, the host proxy at 192.168.5.2:PORT (the host's
 loopback as the guest sees it) and, only if the project allows DNS, the resolver at
@@ -16,7 +17,7 @@ ruleset with no way out at all and fails the step.
 Checking a real VM (what `airlock doctor --vm NAME` runs, see `guest_checks`): inside the
 guest, as the agent user, the marker exists, `sudo -n true` fails, a direct connection to
 an allowed host (by IP, bypassing the proxy) fails, a name not on the allowlist gets a 403
-from the proxy, and an allowed host answers through the proxy with a 200 CONNECT.
+from the proxy, and an allowed host answers through the proxy with a 200 to CONNECT.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ import shlex
 from pydantic import BaseModel, ConfigDict
 
 from airlock.network.client_env import proxy_env_from_url
+from lima.template import FIREWALL_MARKER
 
 HOST_ADDRESS = "192.168.5.2"  # the host's loopback, seen from the guest
 DNS_ADDRESS = "192.168.5.3"
-MARKER = "/run/airlock-fw-ok"
+MARKER = FIREWALL_MARKER  # the template's readiness probe waits for it
 TABLE = "inet airlock"
 PORT_PARAM = "AIRLOCK_PROXY_PORT"
 DNS_PARAM = "AIRLOCK_ALLOW_DNS"
@@ -37,8 +39,8 @@ PROFILE_SCRIPT = "/etc/profile.d/airlock-proxy.sh"
 ENV_BEGIN = "# BEGIN airlock proxy"
 ENV_END = "# END airlock proxy"
 DNS_RULES = (
-    f"\t\tip daddr {DNS_ADDRESS} udp dport 53 accept\n"
-    f"\t\tip daddr {DNS_ADDRESS} tcp dport 53 accept\n"
+    f"    ip daddr {DNS_ADDRESS} udp dport 53 accept\n"
+    f"    ip daddr {DNS_ADDRESS} tcp dport 53 accept\n"
 )
 
 
@@ -50,21 +52,21 @@ def _ruleset(proxy_rule: str, dns_rules: str) -> str:
         f"table {TABLE}\n"
         f"delete table {TABLE}\n"
         f"table {TABLE} {{\n"
-        "\tchain output {\n"
-        "\t\ttype filter hook output priority filter; policy drop;\n"
-        '\t\toifname "lo" accept\n'
-        "\t\tct state established,related accept\n"
-        "\t\tudp sport 68 udp dport 67 accept\n"
+        "  chain output {\n"
+        "    type filter hook output priority filter; policy drop;\n"
+        '    oifname "lo" accept\n'
+        "    ct state established,related accept\n"
+        "    udp sport 68 udp dport 67 accept\n"
         f"{proxy_rule}"
         f"{dns_rules}"
-        "\t\tcounter reject with icmpx type admin-prohibited\n"
-        "\t}\n"
+        "    counter reject with icmpx type admin-prohibited\n"
+        "  }\n"
         "}\n"
     )
 
 
 def _proxy_rule(port: str) -> str:
-    return f"\t\tip daddr {HOST_ADDRESS} tcp dport {port} accept\n"
+    return f"    ip daddr {HOST_ADDRESS} tcp dport {port} accept\n"
 
 
 def nft_ruleset(proxy_port: int | None, allow_dns: bool) -> str:
@@ -134,31 +136,54 @@ class GuestCheck(BaseModel):
     argv: list[str]
     expect_success: bool
     expect_stdout: str | None = None  # compared after stripping whitespace
+    fix: str  # what to do when the check fails
 
 
-def guest_checks(allowed_host: str, allowed_ip: str) -> list[GuestCheck]:
-    """Checks proving the guest is locked down; `allowed_host` must be on the allowlist and
-    `allowed_ip` one of its addresses (resolved on the host). Run with no approval hook, so
-    the denied name is denied rather than asked about."""
-    connect = ["curl", "-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_connect}"]
+def guest_checks(instance: str, allowed_host: str, allowed_ip: str) -> list[GuestCheck]:
+    """Checks proving the guest `instance` is locked down; `allowed_host` must be on the
+    proxy's allowlist and `allowed_ip` one of its addresses (resolved on the host). Run with
+    no approval hook, so the denied name is denied rather than asked about.
+
+    The proxy checks tunnel plain HTTP through CONNECT (`curl -p http://…`): that proves the
+    tunnel without depending on the guest's TLS setup, and rely on the system-wide proxy
+    variables the provision script writes."""
+    tunnel = ["curl", "-sS", "-m", "10", "-p", "-o", "/dev/null", "-w", "%{http_connect}"]
+    restart = f"restart the VM so provisioning runs again (`airlock vm stop {instance}`)"
+    recreate = f"recreate the VM from the airlock template (`airlock vm delete {instance}`)"
     return [
-        GuestCheck(name="firewall applied", argv=["test", "-e", MARKER], expect_success=True),
-        GuestCheck(name="no sudo", argv=["sudo", "-n", "true"], expect_success=False),
+        GuestCheck(
+            name="firewall applied",
+            argv=["test", "-e", MARKER],
+            expect_success=True,
+            fix=f"the firewall provision step failed: read /var/log/cloud-init-output.log "
+            f"(`airlock vm shell {instance}`), then {restart}",
+        ),
+        GuestCheck(
+            name="no sudo",
+            argv=["sudo", "-n", "true"],
+            expect_success=False,
+            fix=f"the login user can become root and change the firewall: {recreate}",
+        ),
         GuestCheck(
             name="direct connection blocked",
             argv=["curl", "-sS", "-m", "5", "--noproxy", "*", f"http://{allowed_ip}/"],
             expect_success=False,
+            fix=f"the egress firewall is not in force: {restart}, or {recreate}",
         ),
         GuestCheck(
             name="denied host refused by the proxy",
-            argv=[*connect, "https://airlock-check.invalid/"],
+            argv=[*tunnel, "http://airlock-check.invalid/"],
             expect_success=False,
             expect_stdout="403",
+            fix="requests do not reach the Airlock proxy: check the proxy variables in the "
+            f"guest's /etc/environment, or {restart}",
         ),
         GuestCheck(
             name="allowed host reachable through the proxy",
-            argv=[*connect, f"https://{allowed_host}/"],
+            argv=[*tunnel, f"http://{allowed_host}/"],
             expect_success=True,
             expect_stdout="200",
+            fix=f"the guest reaches the proxy but not {allowed_host}: check that this "
+            "machine can reach it (try another --domain)",
         ),
     ]

@@ -13,7 +13,9 @@ Bytes are counted as relayed: client to upstream (`bytes_up`, including the rewr
 request head) and back (`bytes_down`). Malformed requests are answered (400, 408, 431)
 without an event: nothing was decided.
 
-Changing `allowlist` takes effect for new requests; open tunnels stay open.
+Changing `allowlist` takes effect for new requests; open tunnels stay open. An
+`allowlist_source`, asked before each decision, can supply a newer list (e.g. the config
+file edited by `airlock allow`); it returns None when nothing changed.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 OnEvent = Callable[[NetworkRequest], None]
 OnAllowAlways = Callable[[str], None]
+AllowlistSource = Callable[[], Allowlist | None]
 
 UNIX_PATH_MAX = 107  # sun_path holds 108 bytes including the final NUL
 BACKLOG = 1024
@@ -102,9 +105,11 @@ class EgressProxy:
         log_path: Path | None = None,
         on_denied: OnDenied | None = None,
         on_allow_always: OnAllowAlways | None = None,
+        allowlist_source: AllowlistSource | None = None,
         limits: ProxyLimits | None = None,
     ) -> None:
         self.allowlist = allowlist
+        self._allowlist_source = allowlist_source
         self._resolver = resolver or SystemResolver()
         self._on_event = on_event
         self._log = NetworkLog(log_path) if log_path is not None else None
@@ -123,7 +128,8 @@ class EgressProxy:
                 self._on_client, host, port, limit=self._limits.max_head_bytes, backlog=BACKLOG
             )
         except OSError as exc:
-            raise ProxyError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise ProxyError(f"cannot listen on {host}:{port}: {reason}") from exc
         self._servers.append(server)
         return int(server.sockets[0].getsockname()[1])
 
@@ -144,6 +150,15 @@ class EgressProxy:
             raise ProxyError(f"cannot listen on {path}: {exc.strerror}") from exc
         self._servers.append(server)
         self._unix_paths.append(path)
+
+    @property
+    def on_denied(self) -> OnDenied | None:
+        """Who is asked about a host the allowlist denies (None: nobody, it stays denied)."""
+        return self._approvals.on_denied
+
+    @on_denied.setter
+    def on_denied(self, hook: OnDenied | None) -> None:
+        self._approvals.on_denied = hook
 
     @property
     def active_connections(self) -> int:
@@ -260,6 +275,13 @@ class EgressProxy:
         return None
 
     async def _decide(self, head: RequestHead) -> tuple[bool, str]:
+        if self._allowlist_source is not None:
+            try:
+                fresh = self._allowlist_source()
+            except Exception:
+                logger.exception("egress proxy: the allowlist source failed")
+            else:
+                self.allowlist = self.allowlist if fresh is None else fresh
         decision = self.allowlist.decide(head.host, head.port)
         if decision.allowed:
             return True, decision.reason

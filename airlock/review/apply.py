@@ -262,10 +262,15 @@ def _structure_problem(
 
 def _add_parents(root: SafeRoot, plan: Plan) -> None:
     """Journal the folders a sync creates for new paths, so an undo removes them too."""
+    present: set[str] = set()  # parents found on the host
     for target in list(plan.targets.values()):
         if target.after.kind == "absent":
             continue
         for parent in _parents(target.path):
-            if parent not in plan.targets and read_state(root, parent).kind == "absent":
-                after = PathState(kind="dir", mode=NEW_DIR_MODE)
-                plan.targets[parent] = Target(path=parent, before=ABSENT, after=after)
+            if parent in plan.targets or parent in present:
+                continue
+            if read_state(root, parent).kind != "absent":
+                present.add(parent)
+                continue
+            after = PathState(kind="dir", mode=NEW_DIR_MODE)
+            plan.targets[parent] = Target(path=parent, before=ABSENT, after=after)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -51,6 +53,7 @@ KINDS: dict[EntryType, StateKind] = {
 }
 ABSENT = PathState(kind="absent")
 BLOCKED = PathState(kind="blocked")
+WRITERS = 8  # host writes in flight during a sync
 
 
 class Target(BaseModel):
@@ -124,19 +127,52 @@ def apply_states(
 ) -> None:
     """Make each path hold its state: removals deepest first, then creations parents first.
 
-    Idempotent, so a crashed run can be replayed or reversed.
+    Idempotent, so a crashed run can be replayed or reversed. Files and links are
+    written by `WRITERS` threads at once (each file is fsynced before it replaces the
+    old one, and their fsyncs share the filesystem's commits); a directory waits for
+    everything before it. The folders are fsynced once, at the end.
     """
     wanted = dict(states)
-    for path in sorted(wanted, reverse=True):
-        state = wanted[path]
-        if state.kind == "absent" or (state.kind != "dir" and _is_dir(root, path)):
-            _remove(root, path)
-            on_step()
-    for path in sorted(wanted):
-        state = wanted[path]
-        if state.kind != "absent":
-            _put(root, path, state, store)
-            on_step()
+    with ThreadPoolExecutor(WRITERS) as pool:
+        steps = _Steps(pool, on_step)
+        for path in sorted(wanted, reverse=True):
+            kind = wanted[path].kind
+            is_dir = kind != "dir" and _is_dir(root, path)
+            if is_dir or kind == "absent":
+                steps.run(_remove, root, path, alone=is_dir)
+        for path in sorted(wanted):
+            state = wanted[path]
+            if state.kind != "absent":
+                steps.run(_put, root, path, state, store, alone=state.kind == "dir")
+        steps.wait()
+        # Every change is in place: make them durable, one fsync per folder they touched.
+        folders = {path.rpartition("/")[0] for path in wanted}
+        list(pool.map(partial(_sync_folder, root), folders))
+
+
+class _Steps:
+    """Operations run on a thread pool, each counted as a step once it is done."""
+
+    def __init__(self, pool: ThreadPoolExecutor, on_step: Callable[[], None]) -> None:
+        self.pool = pool
+        self.on_step = on_step
+        self.running: list[Future[None]] = []
+
+    def run(self, action: Callable[..., None], *args: object, alone: bool) -> None:
+        """Start `action`; `alone` waits for what runs and runs it before anything else."""
+        if alone:
+            self.wait()
+            action(*args)
+            self.on_step()
+        else:
+            self.running.append(self.pool.submit(action, *args))
+
+    def wait(self) -> None:
+        """Wait for the running operations (the first failure is raised)."""
+        running, self.running = self.running, []
+        for future in running:
+            future.result()
+            self.on_step()
 
 
 def sweep_temps(root: SafeRoot, paths: Iterable[str]) -> None:
@@ -177,7 +213,6 @@ def _remove(root: SafeRoot, path: str) -> None:
                 os.rmdir(name, dir_fd=dir_fd)
             else:
                 os.unlink(name, dir_fd=dir_fd)
-            os.fsync(dir_fd)
     except (FileNotFoundError, UnsafePathError):
         return  # nothing there, or only reachable through a symlink: not in the project
 
@@ -192,15 +227,22 @@ def _put(root: SafeRoot, path: str, state: PathState, store: ObjectStore) -> Non
         if current.kind == "dir":
             _remove(root, path)
         with store.open(state.digest or "") as source:
-            root.write_atomic(path, source, state.mode or 0o644)
+            root.write_atomic(path, source, state.mode or 0o644, sync_dir=False)
     elif state.kind == "symlink":
         if current.kind == "dir":
             _remove(root, path)
         root.symlink(path, state.target or "")
     elif state.kind == "dir":
         _make_dir(root, path, current, state.mode or 0o755)
-    with root.parent(path) as (dir_fd, _):
-        os.fsync(dir_fd)
+
+
+def _sync_folder(root: SafeRoot, folder: str) -> None:
+    """fsync a folder of the project (one a sync removed meanwhile is skipped)."""
+    try:
+        with root.dir_fd(folder.split("/") if folder else []) as fd:
+            os.fsync(fd)
+    except (FileNotFoundError, NotADirectoryError, UnsafePathError):
+        return
 
 
 def _make_dir(root: SafeRoot, path: str, current: PathState, mode: int) -> None:

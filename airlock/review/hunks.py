@@ -7,14 +7,13 @@ newline survive every round trip; `Hunk.lines` shows them without the `\\n`.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from itertools import repeat
 
-from diff_match_patch import diff_match_patch
-
+from airlock.review.linediff import LineDiff, diff_lines
 from airlock.review.models import DiffOp, Hunk
 
 CONTEXT = 3
 SNIFF_BYTES = 8192
-DIFF_TIMEOUT = 2.0  # seconds; past it the diff is still correct, only less minimal
 OPS: dict[int, DiffOp] = {0: " ", -1: "-", 1: "+"}
 
 
@@ -38,47 +37,75 @@ def split_lines(text: str) -> list[str]:
 
 
 def line_diff(old: str, new: str) -> list[tuple[DiffOp, str]]:
-    """Every line of both texts, marked kept (` `), removed (`-`) or added (`+`)."""
-    dmp = diff_match_patch()
-    dmp.Diff_Timeout = DIFF_TIMEOUT
-    chars_old, chars_new, lines = dmp.diff_linesToChars(old, new)
-    diffs = dmp.diff_main(chars_old, chars_new, False)
-    dmp.diff_charsToLines(diffs, lines)
-    return [(OPS[op], line) for op, chunk in diffs for line in split_lines(chunk)]
+    """Every line of both texts (with its ending), marked kept, removed (`-`) or added (`+`)."""
+    diff = diff_lines(old, new)
+    old_lines, new_lines = split_lines(old), split_lines(new)
+    ops: list[tuple[DiffOp, str]] = []
+    at_old = at_new = 0
+    for op, count in diff.runs:
+        if op == 1:
+            ops += [("+", line) for line in new_lines[at_new : at_new + count]]
+            at_new += count
+        else:
+            ops += [(OPS[op], line) for line in old_lines[at_old : at_old + count]]
+            at_old += count
+            at_new += count if op == 0 else 0
+    return ops
 
 
 def make_hunks(old: str, new: str, context: int = CONTEXT) -> list[Hunk]:
     """The hunks turning `old` into `new`; hunks whose contexts touch are merged."""
-    ops = line_diff(old, new)
-    changed = [index for index, (op, _) in enumerate(ops) if op != " "]
-    groups: list[list[int]] = []
-    for index in changed:
-        if groups and index - groups[-1][-1] - 1 <= 2 * context:
-            groups[-1].append(index)
-        else:
-            groups.append([index])
+    diff = diff_lines(old, new)
     hunks: list[Hunk] = []
-    for group in groups:
-        start, end = max(0, group[0] - context), min(len(ops), group[-1] + context + 1)
-        hunks.append(_hunk(len(hunks), ops, start, end))
+    lines: list[tuple[DiffOp, str]] | None = None  # of the hunk being gathered
+    first_old = first_new = 0  # where that hunk starts in each text
+    at_old = at_new = 0  # lines of each text before the run
+    last = len(diff.runs) - 1
+    for number, (op, count) in enumerate(diff.runs):
+        if op != 0:
+            if lines is None:  # a change starts a hunk, with the lines before it
+                lead = min(context, at_old, at_new)
+                first_old, first_new = at_old - lead, at_new - lead
+                lines = list(zip(repeat(" "), diff.old[first_old:at_old]))
+            if op == 1:
+                lines += zip(repeat("+"), diff.new[at_new : at_new + count])
+            else:
+                lines += zip(repeat("-"), diff.old[at_old : at_old + count])
+        elif lines is not None:
+            ends = count > 2 * context or number == last  # no change within reach
+            kept = min(count, context) if ends else count
+            lines += zip(repeat(" "), diff.old[at_old : at_old + kept])
+            if ends:
+                spans = (first_old, at_old + kept, first_new, at_new + kept)
+                hunks.append(_hunk(len(hunks), diff, lines, *spans))
+                lines = None
+        at_old += count if op != 1 else 0
+        at_new += count if op != -1 else 0
+    if lines is not None:
+        hunks.append(_hunk(len(hunks), diff, lines, first_old, at_old, first_new, at_new))
     return hunks
 
 
-def _hunk(index: int, ops: Sequence[tuple[DiffOp, str]], start: int, end: int) -> Hunk:
-    old_before = sum(op != "+" for op, _ in ops[:start])
-    new_before = sum(op != "-" for op, _ in ops[:start])
-    span = ops[start:end]
-    old_lines = [line for op, line in span if op != "+"]
-    new_lines = [line for op, line in span if op != "-"]
+def _hunk(
+    index: int,
+    diff: LineDiff,
+    lines: list[tuple[DiffOp, str]],
+    old_from: int,
+    old_to: int,
+    new_from: int,
+    new_to: int,
+) -> Hunk:
+    """The hunk of `lines`: old lines `old_from:old_to`, new lines `new_from:new_to`."""
+    old_count, new_count = old_to - old_from, new_to - new_from
     return Hunk(
         index=index,
-        old_start=old_before + 1 if old_lines else old_before,
-        old_count=len(old_lines),
-        new_start=new_before + 1 if new_lines else new_before,
-        new_count=len(new_lines),
-        lines=[(op, line.removesuffix("\n")) for op, line in span],
-        old_no_newline=bool(old_lines) and not old_lines[-1].endswith("\n"),
-        new_no_newline=bool(new_lines) and not new_lines[-1].endswith("\n"),
+        old_start=old_from + 1 if old_count else old_from,
+        old_count=old_count,
+        new_start=new_from + 1 if new_count else new_from,
+        new_count=new_count,
+        lines=lines,
+        old_no_newline=diff.old_no_newline and old_count > 0 and old_to == len(diff.old),
+        new_no_newline=diff.new_no_newline and new_count > 0 and new_to == len(diff.new),
     )
 
 

@@ -6,6 +6,7 @@ unprivileged user, with a clean environment (never the host's API key).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
@@ -57,6 +58,17 @@ class Sandbox(Protocol):
         A timeout ends with exit code 124 and `timed_out`; cancelling the awaiting
         task kills the whole process tree.
         """
+        ...
+
+    async def spawn(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        stderr: int = asyncio.subprocess.PIPE,
+    ) -> asyncio.subprocess.Process:
+        """Start a long-lived process in `/workspace` with stdin/stdout pipes (an MCP stdio
+        server); `close` stops it. Read its stderr (a pipe unless told otherwise)."""
         ...
 
     async def load(self, baseline: Manifest, store: ObjectStore) -> None:

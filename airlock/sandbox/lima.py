@@ -1,10 +1,13 @@
 """The Lima backend: one VM per project; files cross only as tar streams over `limactl shell`.
 
-There is no host mount. `load` streams the baseline into the guest's `/workspace`;
-`scan` runs one guest-side `find` + `sha256sum` pass that hashes only files changed
-since the load; `read`, `write` and `revert` are one tar stream each. Commands run as
-the guest's unprivileged user with a clean environment, and a cancelled or timed-out
-command is killed in the guest too (killing `limactl` alone would leave it running).
+The guest's only way out is the session's egress proxy on this machine, at the instance's
+port (`lima_egress`): every start passes the port and the DNS choice as Lima params, and
+every command gets the proxy variables. There is no host mount. `load` streams the
+baseline into the guest's `/workspace`; `scan` runs one guest-side `find` + `sha256sum`
+pass that hashes only files changed since the load; `read`, `write` and `revert` are one
+tar stream each. Commands run as the guest's unprivileged user with a clean environment,
+and a cancelled or timed-out command is killed in the guest too (killing `limactl` alone
+would leave it running).
 """
 
 from __future__ import annotations
@@ -24,10 +27,13 @@ from pydantic import BaseModel, ValidationError
 
 from airlock.atomic import write_atomic
 from airlock.config import ProjectConfig
+from airlock.network.client_env import proxy_env
+from airlock.network.lima_firewall import HOST_ADDRESS, lima_params
 from airlock.review.models import Entry, EntryType, Manifest
 from airlock.review.store import ObjectStore
 from airlock.safefs import UnsafePathError, rel_parts
 from airlock.sandbox.base import WORKSPACE, ExecResult, OnOutput, OnProgress, SandboxError
+from airlock.sandbox.lima_egress import choose_port, declared_params, param_sets
 from airlock.sandbox.lima_scan import parse_hashes, parse_scan, time_ns
 from airlock.sandbox.lima_scripts import (
     APPLY,
@@ -52,8 +58,9 @@ from airlock.sandbox.lima_tar import (
     tar_stream,
     tree_members,
 )
-from lima.errors import InstanceNotRunning, LimaError
+from lima.errors import InstanceBroken, InstanceNotRunning, LimaError
 from lima.limactl import DEFAULT_START_TIMEOUT, Limactl
+from lima.process import kill_group
 from lima.progress import StartProgress
 from lima.template import render_template
 
@@ -98,8 +105,10 @@ class LimaSandbox:
         self.name = instance_name(project)
         self.limactl = limactl or Limactl()
         self.start_timeout = start_timeout
+        self.proxy_port: int | None = None  # fixed by `egress_port`
         self._status: str | None = None
         self._state: LoadedState | None = None
+        self._spawned: dict[str, asyncio.subprocess.Process] = {}  # by kill token
 
     @property
     def kind(self) -> str:
@@ -109,19 +118,43 @@ class LimaSandbox:
     def label(self) -> str:
         return f"lima: {self.name} ({self._status})" if self._status else f"lima: {self.name}"
 
+    async def egress_port(self) -> int:
+        """The host port the guest may reach: the session's proxy must listen on it."""
+        if self.proxy_port is None:
+            with self._lima_errors():
+                instances = await self.limactl.instances()
+            self.proxy_port = choose_port(self.name, instances, self.project.allow_dns)
+        return self.proxy_port
+
     async def start(self, on_progress: OnProgress | None = None) -> None:
-        """Create the instance if missing (sized from the project), boot it if stopped."""
+        """Create the instance if missing (sized from the project), boot it if stopped;
+        either way with this session's egress params."""
 
         def report(event: StartProgress) -> None:
             if on_progress is not None:
                 on_progress(event.line())
 
+        params = lima_params(await self.egress_port(), self.project.allow_dns)
         vm = self.project.vm
         with self._lima_errors():
-            template = render_template(cpus=vm.cpus, memory=vm.memory, disk=vm.disk)
-            await self.limactl.ensure_running(
-                self.name, template, on_progress=report, timeout=self.start_timeout
-            )
+            instance = await self.limactl.instance(self.name)
+            if instance is None:
+                template = render_template(
+                    cpus=vm.cpus, memory=vm.memory, disk=vm.disk, params=params
+                )
+                await self.limactl.ensure_running(
+                    self.name, template, on_progress=report, timeout=self.start_timeout
+                )
+            elif instance.broken:
+                raise InstanceBroken(self.name, instance.errors)
+            elif not instance.running:
+                declared_params(instance)
+                await self.limactl.start(
+                    self.name,
+                    sets=param_sets(params),
+                    on_progress=report,
+                    timeout=self.start_timeout,
+                )
         self._status = "Running"
 
     async def exec(
@@ -135,17 +168,13 @@ class LimaSandbox:
     ) -> ExecResult:
         """Run `command` in `/workspace` (a str under `bash -c`) with only `env` added."""
         argv = ["bash", "-c", command] if isinstance(command, str) else list(command)
-        if not argv:
-            raise SandboxError("empty command")
-        bad = [key for key in env or {} if not ENV_NAME.match(key)]
-        if bad:
-            raise SandboxError(f"invalid environment variable name {bad[0]!r}")
+        _check_command(argv, env)
         token = secrets.token_hex(8)
         try:
             with self._lima_errors():
                 result = await self.limactl.shell(
                     self.name,
-                    exec_argv(token, argv, env or {}, timeout),
+                    exec_argv(token, argv, self._env(env), timeout),
                     workdir=WORKSPACE,
                     stdin=stdin,
                     timeout=timeout,
@@ -158,10 +187,43 @@ class LimaSandbox:
             await self._kill(token)
         return result
 
+    def _env(self, env: Mapping[str, str] | None) -> dict[str, str]:
+        """A command's environment: the proxy variables (once the port is known), then `env`."""
+        proxy = proxy_env(self.proxy_port, HOST_ADDRESS) if self.proxy_port is not None else {}
+        return {**proxy, **(env or {})}
+
     async def _kill(self, token: str) -> None:
         """Stop a command (and all it started) in the guest; best effort."""
         with contextlib.suppress(LimaError):
             await self.limactl.shell(self.name, sh(KILL, token), timeout=KILL_TIMEOUT)
+
+    async def spawn(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        stderr: int = asyncio.subprocess.PIPE,
+    ) -> asyncio.subprocess.Process:
+        """Start a long-lived process (e.g. an MCP stdio server) in `/workspace`, its stdin
+        and stdout piped through `limactl shell`; `close` stops it in the guest too."""
+        _check_command(argv, env)
+        token = secrets.token_hex(8)
+        with self._lima_errors():
+            limactl = self.limactl.path()
+        args = self.limactl.shell_args(
+            self.name, exec_argv(token, list(argv), self._env(env), None), WORKSPACE
+        )
+        process = await asyncio.create_subprocess_exec(
+            limactl,
+            *args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=stderr,
+            env=self.limactl.env,
+            start_new_session=True,
+        )
+        self._spawned[token] = process
+        return process
 
     async def load(self, baseline: Manifest, store: ObjectStore) -> None:
         """Empty `/workspace` and unpack the baseline into it, as one tar stream."""
@@ -259,7 +321,13 @@ class LimaSandbox:
             await self._script(what, APPLY, APPLY_ONE, "-m" if stamp_now else "", stdin=stream)
 
     async def close(self) -> None:
-        """Nothing to release: the VM keeps running for the next session."""
+        """Stop spawned processes still running (in the guest too); the VM keeps running."""
+        spawned, self._spawned = self._spawned, {}
+        for token, process in spawned.items():
+            if process.returncode is None:
+                kill_group(process)
+                await self._kill(token)
+                await process.wait()
 
     async def _script(
         self, what: str, script: str, *args: str, stdin: Iterator[bytes] | bytes | None = None
@@ -297,6 +365,14 @@ class LimaSandbox:
             if isinstance(exc, InstanceNotRunning):
                 self._status = "Stopped"
             raise SandboxError(exc.detail, hint=exc.hint) from exc
+
+
+def _check_command(argv: Sequence[str], env: Mapping[str, str] | None) -> None:
+    if not argv:
+        raise SandboxError("empty command")
+    bad = [key for key in env or {} if not ENV_NAME.match(key)]
+    if bad:
+        raise SandboxError(f"invalid environment variable name {bad[0]!r}")
 
 
 def _check_paths(paths: Sequence[str], verb: str) -> None:

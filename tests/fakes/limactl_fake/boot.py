@@ -12,8 +12,15 @@ import os
 import shutil
 import time
 
+from . import hostnet
 from .args import go_duration, parse_flags
-from .create import check_name, create_instance, default_template, read_locator
+from .create import (
+    check_name,
+    create_instance,
+    default_template,
+    edit_instance,
+    read_locator,
+)
 from .logs import Fatal, log, pause
 from .store import ALIVE_PID, NAME_RE, Json, inspect, inst_dir, lima_home, ssh_port
 
@@ -87,8 +94,9 @@ def start_existing(name: str, opts: Json) -> int:
         return 0
     if info["errors"]:
         raise Fatal("errors inspecting instance: [" + " ".join(info["errors"]) + "]")
+    state = edit_instance(name, opts) if opts.get("--set") or opts.get("--param") else info["state"]
     log("info", f"Starting the instance `{name}` with internal VM driver `qemu`")
-    return boot(name, info["state"]["config"], opts)
+    return boot(name, state["config"], opts)
 
 
 def boot(name: str, config: Json, opts: Json) -> int:
@@ -189,13 +197,22 @@ def requirements(kind: str, names: list[str]) -> None:
 
 
 def provision_guest(name: str, config: Json) -> None:
-    """What our template's system provision script does: /workspace for the user; /tmp is fresh."""
+    """What our template's system provision scripts do: the egress firewall (its marker,
+    when the port param is valid; see `hostnet`), /workspace for the user (and its
+    marker); /tmp and /run are fresh on every boot."""
     guest = os.path.join(inst_dir(name), "guest")
-    shutil.rmtree(os.path.join(guest, "tmp"), ignore_errors=True)
-    os.makedirs(os.path.join(guest, "tmp"))
+    for folder in ("tmp", "run"):
+        shutil.rmtree(os.path.join(guest, folder), ignore_errors=True)
+        os.makedirs(os.path.join(guest, folder))
+    markers = []
+    if hostnet.firewalled(config) and hostnet.proxy_port(config) is not None:
+        markers.append("airlock-fw-ok")
     scripts = " ".join(p.get("script", "") for p in config.get("provision") or [])
     if "/workspace" in scripts:
         os.makedirs(os.path.join(guest, "workspace"), exist_ok=True)
+        markers.append("airlock-provisioned")
+    for marker in markers:
+        open(os.path.join(guest, "run", marker), "w").close()
 
 
 def write_ssh_config(name: str, config: Json, port: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import sys
@@ -17,6 +18,7 @@ from .store import (
     Json,
     host_arch,
     inst_dir,
+    load_state,
     save_state,
     user_info,
     write_identity,
@@ -77,21 +79,45 @@ def check_name(name: str) -> None:
 
 
 def apply_set(config: dict[str, Any], expression: str) -> None:
-    """`--set '.a.b = value'` (the only yq form the fake understands)."""
-    match = re.match(r"^\s*\.([A-Za-z0-9_.]+)\s*=\s*(.+?)\s*$", expression)
+    """`--set '.a.b = value'` or `.param["K"] = "V"` (the yq forms the fake understands)."""
+    match = re.match(
+        r"""^\s*\.([A-Za-z0-9_.]+)(?:\["([A-Za-z0-9_]+)"\])?\s*=\s*(.+?)\s*$""", expression
+    )
     if not match:
         raise Fatal(f"unsupported --set expression in the fake limactl: {expression}")
-    keys = match[1].split(".")
+    keys = match[1].split(".") + ([match[2]] if match[2] else [])
     node = config
     for key in keys[:-1]:
-        node = node.setdefault(key, {})
-    node[keys[-1]] = miniyaml.scalar(match[2])
+        if not isinstance(node.get(key), dict):
+            node[key] = {}
+        node = node[key]
+    node[keys[-1]] = miniyaml.scalar(match[3])
+
+
+def apply_params(template: Json, opts: Json) -> None:
+    """`--param K=V`: `.param["K"] = "V"`, for params the template declares."""
+    declared = template.get("param") or {}
+    for item in opts.get("--param", []):
+        key, _, value = item.partition("=")
+        if key not in declared:
+            raise Fatal(f"template does not define param {key!r}")
+        declared[key] = value
+
+
+def rewrite_params(text: str, params: Json) -> str:
+    """lima.yaml with its `param:` values replaced (what `start NAME --param` writes)."""
+    for key, value in params.items():
+        text = re.sub(
+            rf"^(  {re.escape(key)}:) .*$", rf"\1 {json.dumps(value)}", text, flags=re.MULTILINE
+        )
+    return text
 
 
 def filled_config(template: Json, opts: Json) -> Json:
     """The template with Lima's defaults filled in (a subset of the real `config`)."""
     for expression in opts.get("--set", []):
         apply_set(template, expression)
+    apply_params(template, opts)
     for flag, key in (("--cpus", "cpus"), ("--memory", "memory"), ("--disk", "disk")):
         if flag in opts:
             value = opts[flag]
@@ -136,8 +162,9 @@ def filled_config(template: Json, opts: Json) -> Json:
             "user": not plain,
             **({} if plain else template.get("containerd") or {}),
         },
-        "hostResolver": {"enabled": True, "ipv6": False},
+        "hostResolver": {"enabled": True, "ipv6": False, **(template.get("hostResolver") or {})},
         "propagateProxyEnv": template.get("propagateProxyEnv", True),
+        "param": template.get("param") or None,
         "plain": plain,
         "user": {
             "name": user.get("name") or name,
@@ -163,12 +190,12 @@ def create_instance(name: str, text: str, opts: dict[str, Any]) -> dict[str, Any
     directory = inst_dir(name)
     os.makedirs(directory)
     with open(os.path.join(directory, "lima.yaml"), "w", encoding="utf-8") as handle:
-        handle.write(text)
+        handle.write(rewrite_params(text, config.get("param") or {}))
     with open(os.path.join(directory, "lima-version"), "w") as handle:
         handle.write(VERSION)
     for part in ("disk", "cidata.iso", "cloud-config.yaml"):
         open(os.path.join(directory, part), "w").close()
-    for part in ("home", "tmp"):
+    for part in ("home", "tmp", "run"):
         os.makedirs(os.path.join(directory, "guest", part))
     write_identity(os.path.join(directory, "guest"), config)
     state = {"config": config, "limaVersion": VERSION}
@@ -203,3 +230,20 @@ def prepare_image(config: dict[str, Any]) -> None:
     os.makedirs(os.path.dirname(data), exist_ok=True)
     open(data, "w").close()
     log("info", f"Downloaded the image from `{url}`")
+
+
+def edit_instance(name: str, opts: Json) -> Json:
+    """`start NAME --set/--param`: lima.yaml is rewritten before booting (only `.param`
+    values here); returns the new state."""
+    sets = opts.get("--set", [])
+    if any(not expression.lstrip().startswith(".param") for expression in sets):
+        raise Fatal("the fake limactl rewrites only `.param` of an existing instance")
+    path = os.path.join(inst_dir(name), "lima.yaml")
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    state = load_state(name) or {}
+    state["config"] = filled_config(miniyaml.loads(text) or {}, opts)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(rewrite_params(text, state["config"].get("param") or {}))
+    save_state(name, state)
+    return state

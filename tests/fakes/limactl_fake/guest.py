@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 
+from . import hostnet
 from .args import parse_flags
 from .logs import Fatal, log
 from .store import Json, inspect, inst_dir, ssh_port
@@ -110,14 +111,20 @@ def run_in_guest(name: str, config: Json, script: str) -> int:
             argv += ["--ro-bind", path, path]
     for identity in ("passwd", "group"):
         argv += ["--ro-bind", os.path.join(guest, identity), "/etc/" + identity]
-    argv += ["--dir", "/home", "--dir", "/run"]
+    argv += ["--dir", "/home", "--bind", os.path.join(guest, "run"), "/run"]
     for guest_path, host in sorted(mapping.items()):
         argv += ["--bind", host, guest_path]
     for key, value in env.items():
         argv += ["--setenv", key, value]
-    # sshd runs the login shell by name, so its messages read `bash: line 1: …`.
-    argv += ["--chdir", user["home"], os.path.basename(user["shell"]), "-c", script]
-    return relay(argv)
+    if not hostnet.firewalled(config):
+        return relay([*argv, *login_shell(user, script)])
+    with hostnet.guest_network(name, config, script) as (network, wrapped):
+        return relay([*argv, *network, *login_shell(user, wrapped)])
+
+
+def login_shell(user: Json, script: str) -> list[str]:
+    """sshd runs the login shell by name, so its messages read `bash: line 1: …`."""
+    return ["--chdir", user["home"], os.path.basename(user["shell"]), "-c", script]
 
 
 def relay(argv: list[str], env: Json | None = None, cwd: str | None = None) -> int:

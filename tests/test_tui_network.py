@@ -1,0 +1,114 @@
+"""Network questions answered from the keyboard, the live request list, the allowlist editor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from textual.widgets import DataTable, TextArea
+
+from airlock.config import McpServerConfig, load_config
+from airlock.demo.messages_server import Reply, Text, ToolUse
+from airlock.projects import update_project
+from tests.mcp_servers.loopback import serve_notes
+from tests.scripted_api import ScriptedApi
+from tests.tui_support import (
+    SIZE,
+    app_for,
+    log_lines,
+    make_project,
+    toasts,
+    wait_until,
+    workspace,
+)
+from tui.screens.network import NetworkScreen
+
+CURL = "curl -sS -m 20 -o /dev/null -w '%{http_code}\\n' http://example.invalid/"
+
+
+def fetch_script() -> list[Reply]:
+    return [
+        Reply(blocks=[ToolUse(name="bash", input={"command": CURL})]),
+        Reply(blocks=[Text(text="Fetched.")]),
+    ]
+
+
+async def test_a_denied_host_is_asked_about_and_ctrl_b_denies_it(
+    tmp_path: Path, scripted_api: ScriptedApi
+) -> None:
+    project = make_project(tmp_path, "web", {"index.html": "<p>hi</p>\n"})
+    scripted_api.serve(fetch_script())
+    async with app_for(project).run_test(size=SIZE, notifications=True) as pilot:
+        screen = workspace(pilot)
+        screen.send("fetch it")
+        question = "web: the sandbox wants example.invalid:80"
+        await wait_until(pilot, lambda: any(question in toast for toast in toasts(pilot)))
+        assert any("^g allow once · ^t always · ^b deny" in toast for toast in toasts(pilot))
+        await pilot.press("ctrl+b")
+        await wait_until(pilot, lambda: not screen.working)
+        assert "  403" in log_lines(pilot)
+        await pilot.press("ctrl+b")  # nothing is asked any more: the key does nothing
+
+        await pilot.press("ctrl+n")
+        network = pilot.app.screen
+        assert isinstance(network, NetworkScreen)
+        table = network.query_one(DataTable)
+        row = [str(cell) for cell in table.get_row_at(table.row_count - 1)]
+        assert row[1:4] == ["denied", "GET", "example.invalid:80"]
+        assert row[4].endswith("denied by the user")
+
+
+async def test_always_adds_the_host_to_the_project_s_allowlist(
+    tmp_path: Path, scripted_api: ScriptedApi
+) -> None:
+    project = make_project(tmp_path, "web", {"index.html": "<p>hi</p>\n"})
+    scripted_api.serve(fetch_script())
+    async with app_for(project).run_test(size=SIZE, notifications=True) as pilot:
+        screen = workspace(pilot)
+        screen.send("fetch it")
+        await wait_until(pilot, lambda: any("example.invalid" in toast for toast in toasts(pilot)))
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: not screen.working)
+    assert load_config().projects[0].allowlist == ["example.invalid"]
+
+
+async def test_the_allowlist_is_edited_checked_and_saved(tmp_path: Path) -> None:
+    project = make_project(tmp_path, "web", {"index.html": "<p>hi</p>\n"})
+    async with app_for(project).run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("ctrl+n")
+        network = pilot.app.screen
+        assert isinstance(network, NetworkScreen)
+        editor = network.query_one("#allowlist", TextArea)
+        editor.text = "pypi.org\nnot a host!\n"
+        await pilot.press("ctrl+s")
+        assert any("Allowlist not saved" in toast for toast in toasts(pilot))
+        assert load_config().projects[0].allowlist == []
+
+        editor.text = "pypi.org\n*.pythonhosted.org\n"
+        await pilot.press("ctrl+s")
+        assert load_config().projects[0].allowlist == ["pypi.org", "*.pythonhosted.org"]
+        assert workspace(pilot).project.allowlist == ["pypi.org", "*.pythonhosted.org"]
+
+
+async def test_an_mcp_call_of_an_ask_server_waits_for_the_user(
+    tmp_path: Path, scripted_api: ScriptedApi
+) -> None:
+    project = make_project(tmp_path, "notes", {"a.txt": "a\n"})
+    with serve_notes("http") as url:
+        port = urlsplit(url).port
+        server = McpServerConfig(name="web", url=url, policy="ask")
+        update_project(project.model_copy(update={"allowlist": [f"127.0.0.1:{port}"]}))
+        update_project(load_config().projects[0].model_copy(update={"mcp": [server]}))
+        call = ToolUse(name="mcp__web__count_words", input={"text": "one two three"})
+        api = scripted_api.serve([Reply(blocks=[call]), Reply(blocks=[Text(text="Three.")])])
+        async with app_for(load_config().projects[0]).run_test(
+            size=SIZE, notifications=True
+        ) as pilot:
+            screen = workspace(pilot)
+            screen.send("count")
+            question = 'notes: the agent wants to run mcp__web__count_words {"text": "one two'
+            await wait_until(pilot, lambda: any(question in toast for toast in toasts(pilot)))
+            await pilot.press("ctrl+g")
+            await wait_until(pilot, lambda: not screen.working)
+            assert any(line.startswith("· mcp web ready: add_note, ") for line in log_lines(pilot))
+    assert api.requests[1].tool_results()[0]["content"] == '{\n  "words": 3\n}'

@@ -1,0 +1,208 @@
+"""The Airlock app: registers themes and global keys, and keeps one workspace per project."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual import on
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.theme import Theme
+
+from airlock.config import AirlockConfig, ProjectConfig, load_config, save_config
+from airlock.errors import AirlockError
+from tui.keys import key_for, user_actions
+from tui.questions import ANSWERS, Question, Questions
+from tui.recent import remember_project
+from tui.screens.help import HelpScreen, binding_rows
+from tui.screens.network import NetworkScreen
+from tui.screens.project_editor import ProjectEditor
+from tui.screens.projects import ProjectSwitcher
+from tui.screens.vms import VMScreen
+from tui.screens.welcome import WelcomeScreen
+from tui.screens.workspace import Opening, WorkspaceScreen
+from tui.themes import VARIABLE_DEFAULTS, app_themes
+
+DEFAULT_THEME = "airlock-dark"
+
+
+class AirlockApp(App[None]):
+    """Keyboard-first front end of the engine: every action is a binding with an id."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Airlock"
+    BINDINGS = [
+        Binding("ctrl+r", "review", "Review", priority=True, id="app.review"),
+        Binding("ctrl+o", "projects", "Projects", priority=True, id="app.projects"),
+        Binding("ctrl+l", "vms", "VMs", priority=True, id="app.vms"),
+        Binding("ctrl+n", "network", "Network", priority=True, id="app.network"),
+        Binding("f1,question_mark", "help", "Help", id="app.help"),
+        Binding(
+            "ctrl+p", "command_palette", "Commands", show=False, priority=True, id="app.commands"
+        ),
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+        Binding("ctrl+g", "answer('once')", "Allow once", priority=True, id="app.allow-once"),
+        Binding("ctrl+t", "answer('always')", "Allow always", priority=True, id="app.allow-always"),
+        Binding("ctrl+b", "answer('deny')", "Deny", priority=True, id="app.deny"),
+    ]
+
+    def __init__(self, config: AirlockConfig, opening: Opening | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.workspaces: dict[Path, WorkspaceScreen] = {}
+        self.questions = Questions(self._question_changed)
+        self._opening = opening
+        themes, self._theme_errors = app_themes()
+        for theme in themes:
+            self.register_theme(theme)
+        wanted = config.theme if config.theme in self.available_themes else DEFAULT_THEME
+        self._theme_missing = wanted != config.theme
+        self.theme = wanted
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(VARIABLE_DEFAULTS)
+
+    def get_default_screen(self) -> Screen[None]:
+        return WelcomeScreen()
+
+    def on_mount(self) -> None:
+        self.set_keymap(self.config.keymap)
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        problems = [str(error) for error in self._theme_errors]
+        if self._theme_missing:
+            problems.append(f"theme {self.config.theme!r} not found; using {DEFAULT_THEME}")
+        if problems:
+            self.notify(
+                "\n".join(problems),
+                title="Some themes could not be used",
+                severity="error",
+                timeout=20,
+                markup=False,
+            )
+        if self._opening is not None:
+            self.open_workspace(self._opening)
+        else:
+            self.action_projects()
+
+    # -- workspaces ------------------------------------------------------------
+
+    @property
+    def workspace(self) -> WorkspaceScreen | None:
+        """The workspace on screen (under any screens pushed over it)."""
+        base = self.screen_stack[0] if self.screen_stack else None
+        return base if isinstance(base, WorkspaceScreen) else None
+
+    def open_workspace(self, opening: Opening) -> None:
+        """Show the project's workspace, made on first use and kept while the app runs."""
+        path = opening.project.path
+        mode = f"workspace:{path}"
+        if path not in self.workspaces:
+            screen = WorkspaceScreen(opening, self.questions)
+            self.workspaces[path] = screen
+            self.add_mode(mode, lambda: screen)
+        self.switch_mode(mode)
+        self.sub_title = opening.project.name
+        remember_project(path)
+
+    def _switch_to(self, project: ProjectConfig | None) -> None:
+        if project is not None:
+            self.open_workspace(Opening(project, self.config))
+
+    @on(ProjectEditor.Saved)
+    def _project_saved(self, message: ProjectEditor.Saved) -> None:
+        """Edited instructions apply to the open workspace's next turn."""
+        workspace = self.workspaces.get(message.project.path)
+        if workspace is not None:
+            workspace.project.instructions = message.project.instructions
+
+    # -- actions -----------------------------------------------------------------
+
+    def action_projects(self) -> None:
+        if isinstance(self.screen, ProjectSwitcher):
+            return
+        open_projects = [screen.project for screen in self.workspaces.values()]
+        current = self.workspace.project if self.workspace else None
+        self.push_screen(ProjectSwitcher(open_projects, current), self._switch_to)
+
+    def action_review(self) -> None:
+        workspace = self.workspace
+        session = workspace.session if workspace else None
+        if session is None:
+            self.notify("Nothing to review yet: open a project and send a prompt.")
+            return
+        from tui.screens.review import ReviewScreen
+
+        if isinstance(self.screen, ReviewScreen):
+            return
+        try:
+            session.gate  # noqa: B018 - raises until the session has started
+        except AirlockError:
+            self.notify("The sandbox is still starting; try again in a moment.")
+            return
+        self.push_screen(ReviewScreen(session))
+
+    def action_vms(self) -> None:
+        if not isinstance(self.screen, VMScreen):
+            self.push_screen(VMScreen())
+
+    def action_network(self) -> None:
+        workspace = self.workspace
+        if workspace is None:
+            self.notify("Open a project first: its network log and allowlist are per project.")
+        elif not isinstance(self.screen, NetworkScreen):
+            self.push_screen(NetworkScreen(workspace.project, workspace.session))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(binding_rows(self.screen)))
+
+    def action_answer(self, verdict: str) -> None:
+        if verdict in ANSWERS and (question := self.questions.answer(verdict)) is not None:
+            self.notify(f"{question.text}: {verdict}", markup=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "answer":
+            return self.questions.oldest is not None
+        return True
+
+    def _question_changed(self, question: Question | None) -> None:
+        self.refresh_bindings()
+        if question is None:
+            return
+        keys = " · ".join(
+            f"{key_for(self.screen, f'answer({verdict!r})')} {label}"
+            for verdict, label in (("once", "allow once"), ("always", "always"), ("deny", "deny"))
+        )
+        self.notify(
+            f"{question.text}\n{keys}",
+            title="Allow?",
+            severity="warning",
+            timeout=60,
+            markup=False,
+        )
+
+    # -- themes and the command palette ----------------------------------------
+
+    def _remember_theme(self, theme: Theme) -> None:
+        try:
+            config = load_config()
+            config.theme = theme.name
+            save_config(config)
+        except AirlockError as exc:
+            self.notify(f"cannot remember the theme: {exc}", severity="error", markup=False)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's commands, then every action that has a key (so the palette lists them)."""
+        yield from super().get_system_commands(screen)
+        for active in user_actions(screen):
+            binding = active.binding
+            if binding.action not in ("quit", "command_palette"):  # Textual lists those
+                yield SystemCommand(
+                    binding.description,
+                    f"{binding.tooltip or binding.description} ({self.get_key_display(binding)})",
+                    partial(self.run_action, binding.action, active.node),
+                )

@@ -1,0 +1,1 @@
+"""Airlock's screens: one a module, each with its `.tcss` next to it."""

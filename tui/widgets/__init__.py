@@ -1,0 +1,1 @@
+"""Airlock's widgets: one a module, each rendering a slice of the engine's events."""

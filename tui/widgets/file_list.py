@@ -1,0 +1,172 @@
+"""The changed files of a review: kind, approval and conflict marks, line counts, a filter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar, Literal, get_args
+
+from textual import events, on
+from textual.binding import Binding, BindingType
+from textual.content import Content, Span
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from airlock.review.models import ChangeKind, Decision, EntryType, FileChange
+from tui.widgets.diff_model import shown_path
+
+FileFilter = Literal["all", "pending", "approved", "conflicts", "flagged"]
+FILTERS: tuple[FileFilter, ...] = get_args(FileFilter)
+KINDS = {
+    ChangeKind.ADDED: "A",
+    ChangeKind.MODIFIED: "M",
+    ChangeKind.DELETED: "D",
+    ChangeKind.MODE: "P",
+    ChangeKind.SYMLINK: "L",
+    ChangeKind.SPECIAL: "S",
+}
+KIND_STYLES = {"A": "$text-success", "M": "$text-warning", "D": "$text-error"}
+LEGEND = (
+    "A added · M modified · D deleted · P permissions · L symlink · S special\n"
+    "✓ approved · ◐ partly approved · · pending · ! conflict · ⊘ never synced"
+)
+
+
+def decision_mark(change: FileChange) -> str:
+    """✓ approved, ◐ some hunks approved, · pending."""
+    if change.decision is Decision.APPROVED:
+        return "✓"
+    return "◐" if any(h.decision is Decision.APPROVED for h in change.hunks) else "·"
+
+
+def stat(change: FileChange) -> str:
+    """Line counts of a text change, or what else it is."""
+    if change.hunks:
+        added = sum(op == "+" for hunk in change.hunks for op, _ in hunk.lines)
+        removed = sum(op == "-" for hunk in change.hunks for op, _ in hunk.lines)
+        return f"+{added} -{removed}"
+    if change.binary:
+        return "binary"
+    if change.kind is ChangeKind.MODE and change.old_mode is not None:
+        return f"{change.old_mode:o}→{change.new_mode or 0:o}"
+    kind = change.entry_type if change.kind is not ChangeKind.DELETED else change.old_type
+    return {EntryType.DIR: "folder", EntryType.SYMLINK: "link"}.get(kind or change.entry_type, "")
+
+
+def matches(change: FileChange, wanted: FileFilter) -> bool:
+    """Whether a change is shown under a filter."""
+    if wanted == "pending":
+        return change.decision is not Decision.APPROVED and change.syncable
+    if wanted == "approved":
+        return decision_mark(change) != "·"
+    if wanted == "conflicts":
+        return change.conflict is not None
+    if wanted == "flagged":
+        return bool(change.flags)
+    return True
+
+
+class FileList(OptionList):
+    """The changes, one a line; posts `FileList.Selected` when the highlighted file changes."""
+
+    DEFAULT_CSS = Path(__file__).with_suffix(".tcss").read_text(encoding="utf-8")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Next file", show=False, id="file-list.down"),
+        Binding("k", "cursor_up", "Previous file", show=False, id="file-list.up"),
+    ]
+
+    class Selected(Message):
+        """The highlighted file changed (None: the list is empty)."""
+
+        def __init__(self, path: str | None) -> None:
+            super().__init__()
+            self.path = path
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, markup=False)
+        self.file_filter: FileFilter = "all"
+        self._all: list[FileChange] = []
+        self._shown: list[FileChange] = []
+        self._selected: str | None = None
+        self.tooltip = LEGEND
+
+    @property
+    def selected(self) -> FileChange | None:
+        """The highlighted change."""
+        index = self.highlighted
+        return self._shown[index] if index is not None and index < len(self._shown) else None
+
+    def show(self, changes: Sequence[FileChange]) -> None:
+        """List `changes` (filtered), keeping the highlighted file, else the same position."""
+        keep = self.selected.path if self.selected else None
+        position = self.highlighted or 0
+        self._all = list(changes)
+        self._shown = [change for change in changes if matches(change, self.file_filter)]
+        self._redraw()
+        paths = [change.path for change in self._shown]
+        if keep in paths:
+            position = paths.index(keep)
+        self.highlighted = min(position, len(paths) - 1) if paths else None
+        self._announce()
+
+    def cycle_filter(self) -> FileFilter:
+        """Switch to the next filter and list again."""
+        self.file_filter = FILTERS[(FILTERS.index(self.file_filter) + 1) % len(FILTERS)]
+        self.show(self._all)
+        return self.file_filter
+
+    def move(self, step: int) -> bool:
+        """Highlight the next (1) or previous (-1) file; False at either end."""
+        index = (self.highlighted or 0) + step
+        if self.highlighted is None or not 0 <= index < len(self._shown):
+            return False
+        self.highlighted = index
+        return True
+
+    def _redraw(self) -> None:
+        width = max(10, self.scrollable_content_region.width - 1)
+        stats = [stat(change) for change in self._shown]
+        stat_width = max(map(len, stats), default=0)
+        highlighted = self.highlighted
+        self.set_options(
+            Option(self._prompt(change, text, stat_width, width))
+            for change, text in zip(self._shown, stats, strict=True)
+        )
+        self.highlighted = highlighted
+        approved = sum(change.decision is Decision.APPROVED for change in self._all)
+        conflicts = sum(change.conflict is not None for change in self._all)
+        self.border_title = Content(f"Changes {len(self._shown)}/{len(self._all)}")
+        self.border_subtitle = Content(f"✓ {approved} · ! {conflicts} · filter: {self.file_filter}")
+
+    def _prompt(self, change: FileChange, text: str, stat_width: int, width: int) -> Content:
+        mark = decision_mark(change)
+        flag = "!" if change.conflict is not None else "⊘" if change.flags else " "
+        kind = KINDS[change.kind]
+        prefix = f"{mark}{flag} {kind} {text:>{stat_width}} "
+        path = shown_path(change.path)
+        room = max(1, width - len(prefix))
+        if len(path) > room:
+            path = "…" + path[len(path) - room + 1 :]
+        spans = [
+            Span(0, 1, "$text-success" if mark != "·" else "$text-muted"),
+            Span(1, 2, "$text-error" if flag == "!" else "$text-warning"),
+            Span(3, 4, KIND_STYLES.get(kind, "$text-secondary")),
+            Span(5, 5 + stat_width, "$text-muted"),
+        ]
+        return Content(prefix + path, spans)
+
+    def _announce(self) -> None:
+        change = self.selected
+        path = change.path if change else None
+        if path != self._selected:
+            self._selected = path
+            self.post_message(self.Selected(path))
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._announce()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._redraw()
