@@ -19,7 +19,7 @@ import io
 import os
 import re
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,6 +33,15 @@ from airlock.review.models import Entry, EntryType, Manifest
 from airlock.review.store import ObjectStore
 from airlock.safefs import UnsafePathError, rel_parts
 from airlock.sandbox.base import WORKSPACE, ExecResult, OnOutput, OnProgress, SandboxError
+from airlock.sandbox.lima_claim import (
+    forget_parked,
+    holder,
+    instance_lock,
+    park,
+    parked,
+    set_holder,
+)
+from airlock.sandbox.lima_claim import store as claim_store
 from airlock.sandbox.lima_egress import choose_port, declared_params, param_sets
 from airlock.sandbox.lima_scan import parse_hashes, parse_scan, time_ns
 from airlock.sandbox.lima_scripts import (
@@ -98,8 +107,13 @@ class LimaSandbox:
         *,
         limactl: Limactl | None = None,
         start_timeout: float = DEFAULT_START_TIMEOUT,
+        shared: bool = True,
     ) -> None:
-        """`root` is the session's folder on the host (it keeps the loaded snapshot)."""
+        """`root` is the session's folder on the host (it keeps the loaded snapshot).
+
+        `shared`: take turns with the project's other sessions in the VM (`lima_claim`);
+        False only for the claim's own access to another session's workspace.
+        """
         self.project = project
         self.root = root
         self.name = instance_name(project)
@@ -109,6 +123,7 @@ class LimaSandbox:
         self._status: str | None = None
         self._state: LoadedState | None = None
         self._spawned: dict[str, asyncio.subprocess.Process] = {}  # by kill token
+        self._shared = shared
 
     @property
     def kind(self) -> str:
@@ -171,15 +186,16 @@ class LimaSandbox:
         _check_command(argv, env)
         token = secrets.token_hex(8)
         try:
-            with self._lima_errors():
-                result = await self.limactl.shell(
-                    self.name,
-                    exec_argv(token, argv, self._env(env), timeout),
-                    workdir=WORKSPACE,
-                    stdin=stdin,
-                    timeout=timeout,
-                    on_output=on_output,
-                )
+            async with self._workspace():
+                with self._lima_errors():
+                    result = await self.limactl.shell(
+                        self.name,
+                        exec_argv(token, argv, self._env(env), timeout),
+                        workdir=WORKSPACE,
+                        stdin=stdin,
+                        timeout=timeout,
+                        on_output=on_output,
+                    )
         except asyncio.CancelledError:
             await asyncio.shield(self._kill(token))
             raise
@@ -213,20 +229,26 @@ class LimaSandbox:
         args = self.limactl.shell_args(
             self.name, exec_argv(token, list(argv), self._env(env), None), WORKSPACE
         )
-        process = await asyncio.create_subprocess_exec(
-            limactl,
-            *args,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=stderr,
-            env=self.limactl.env,
-            start_new_session=True,
-        )
+        async with self._workspace():
+            process = await asyncio.create_subprocess_exec(
+                limactl,
+                *args,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=stderr,
+                env=self.limactl.env,
+                start_new_session=True,
+            )
         self._spawned[token] = process
         return process
 
     async def load(self, baseline: Manifest, store: ObjectStore) -> None:
         """Empty `/workspace` and unpack the baseline into it, as one tar stream."""
+        async with self._workspace(loading=True):
+            await self._load(baseline, store)
+        forget_parked(self.root)
+
+    async def _load(self, baseline: Manifest, store: ObjectStore) -> None:
         stream = tar_stream(tree_members(baseline, store))
         out = await self._script("load the project into", LOAD, stdin=stream)
         words = out.split()
@@ -247,6 +269,10 @@ class LimaSandbox:
 
     async def scan(self) -> Manifest:
         """One guest-side pass; only files changed since `load` are hashed there."""
+        async with self._workspace():
+            return await self._scan()
+
+    async def _scan(self) -> Manifest:
         state = self._loaded()
         loaded_at = state.loaded_at if state else "0"
         out = await self._script("scan", SCAN, loaded_at)
@@ -268,7 +294,9 @@ class LimaSandbox:
         _check_paths(paths, "read")
         if not paths:
             return {}
-        files = read_files(await self._script("read files from", READ, stdin=_path_list(paths)))
+        async with self._workspace():
+            out = await self._script("read files from", READ, stdin=_path_list(paths))
+        files = read_files(out)
         for path in paths:
             if path not in files:
                 raise SandboxError(
@@ -318,7 +346,39 @@ class LimaSandbox:
     ) -> None:
         if plan:
             stream = tar_stream(plan_members(plan, staged))
-            await self._script(what, APPLY, APPLY_ONE, "-m" if stamp_now else "", stdin=stream)
+            async with self._workspace():
+                await self._script(what, APPLY, APPLY_ONE, "-m" if stamp_now else "", stdin=stream)
+
+    @contextlib.asynccontextmanager
+    async def _workspace(self, loading: bool = False) -> AsyncIterator[None]:
+        """Hold the VM's workspace for one operation, parking another session's if needed."""
+        if not self._shared:
+            yield
+            return
+        async with instance_lock(self.name):
+            current = holder(self.name)
+            if current != str(self.root):
+                if current is not None and Path(current).is_dir():
+                    other = LimaSandbox(
+                        self.project, Path(current), limactl=self.limactl, shared=False
+                    )
+                    if other._loaded() is not None:
+                        await park(other)
+                if not loading:
+                    await self._unpark()
+                set_holder(self.name, self.root)
+            yield
+
+    async def _unpark(self) -> None:
+        tree = parked(self.root)
+        if tree is not None:
+            await self._load(tree, claim_store())
+            forget_parked(self.root)
+        elif self._loaded() is not None:
+            raise SandboxError(
+                f"this session's workspace in {self.name} was replaced and cannot be restored",
+                hint="start a new session",
+            )
 
     async def close(self) -> None:
         """Stop spawned processes still running (in the guest too); the VM keeps running."""
