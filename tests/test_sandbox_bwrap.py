@@ -25,6 +25,7 @@ from airlock.sandbox.bwrap_args import (
     bwrap_argv,
     detect_system,
 )
+from tests.sandbox_support import changed, run
 
 OLD = 1_600_000_000  # a whole second, so `touch -d @OLD` restores it exactly
 
@@ -58,32 +59,6 @@ def baseline(tmp_path: Path, store: ObjectStore) -> Manifest:
     for path in project.rglob("*"):
         os.utime(path, (OLD, OLD), follow_symlinks=False)
     return scan_tree(project, store=store)
-
-
-def shape(manifest: Manifest) -> dict[str, tuple[object, ...]]:
-    """What a user compares: type, mode, size, content, target (and mtime for files)."""
-    return {
-        path: (
-            entry.type,
-            entry.mode,
-            entry.size,
-            entry.digest,
-            entry.target,
-            entry.mtime_ns if entry.type is not EntryType.DIR else None,
-        )
-        for path, entry in manifest.items()
-    }
-
-
-def changed(before: Manifest, after: Manifest) -> set[str]:
-    old, new = shape(before), shape(after)
-    return {path for path in old.keys() | new.keys() if old.get(path) != new.get(path)}
-
-
-async def run(box: BwrapSandbox, command: str) -> str:
-    result = await box.exec(command)
-    assert result.exit_code == 0, result.stderr.decode()
-    return result.stdout.decode()
 
 
 # Isolation

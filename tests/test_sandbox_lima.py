@@ -30,6 +30,7 @@ from airlock.session import Session
 from lima.models import Instance
 from tests.fakes import miniyaml
 from tests.fakes.lima import FakeLima
+from tests.sandbox_support import changed, run, shape
 from tests.test_network_cli import FETCH, site  # noqa: F401 (a fixture)
 
 OLD = 1_600_000_000
@@ -71,32 +72,6 @@ async def box(fake_limactl: FakeLima, tmp_path: Path) -> AsyncIterator[LimaSandb
     await sandbox.start()
     yield sandbox
     await sandbox.close()
-
-
-def shape(manifest: Manifest) -> dict[str, tuple[object, ...]]:
-    """What a user compares: type, mode, size, content, target (and mtime for files)."""
-    return {
-        path: (
-            entry.type,
-            entry.mode,
-            entry.size,
-            entry.digest,
-            entry.target,
-            entry.mtime_ns if entry.type is not EntryType.DIR else None,
-        )
-        for path, entry in manifest.items()
-    }
-
-
-def changed(before: Manifest, after: Manifest) -> set[str]:
-    old, new = shape(before), shape(after)
-    return {path for path in old.keys() | new.keys() if old.get(path) != new.get(path)}
-
-
-async def run(box: LimaSandbox, command: str) -> str:
-    result = await box.exec(command)
-    assert result.exit_code == 0, result.stderr
-    return result.stdout.decode()
 
 
 def wait_gone(pid: int) -> bool:
