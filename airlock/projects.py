@@ -47,6 +47,17 @@ def find_project(config: AirlockConfig, name_or_path: str | Path) -> ProjectConf
     return None
 
 
+def registered_project(target: str | Path) -> ProjectConfig:
+    """The registered project named `target` or at folder `target` (config is only
+    written for those)."""
+    project = find_project(load_config(), target)
+    if project is None:
+        raise ProjectError(
+            f"{target} is not a registered project", hint="add it with `airlock project add DIR`"
+        )
+    return project
+
+
 def resolve_project(config: AirlockConfig, name_or_dir: str | Path) -> ProjectConfig:
     """The project for a CLI `DIR` argument: registered, or an ad-hoc one with defaults."""
     found = find_project(config, name_or_dir)

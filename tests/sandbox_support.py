@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from airlock.review.models import EntryType, Manifest
 from airlock.sandbox.base import Sandbox
 
@@ -32,3 +35,17 @@ async def run(box: Sandbox, command: str) -> str:
     result = await box.exec(command)
     assert result.exit_code == 0, result.stderr.decode(errors="replace")
     return result.stdout.decode()
+
+
+def process_gone(pid: int) -> bool:
+    """Whether the process is gone (or a zombie) within a few seconds."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False

@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 from airlock.config import ProjectConfig
 from airlock.review.store import ObjectStore
 from airlock.sandbox.lima import LimaSandbox, instance_name
 from tests.fakes.lima import FakeLima
+from tests.sandbox_support import process_gone
 
 # It outlives its stdin, as a server might: only a kill in the guest stops it.
 ECHO = 'echo $$ > /tmp/echo.pid; while read -r l; do echo "$GREETING $l in $PWD"; done; sleep 600'
-
-
-def gone(pid: int) -> bool:
-    """Whether the process is gone (or a zombie) within a few seconds."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return True
-        if state == "Z":
-            return True
-        time.sleep(0.05)
-    return False
 
 
 async def test_spawned_process_talks_over_pipes_and_close_stops_it_in_the_guest(
@@ -48,4 +34,4 @@ async def test_spawned_process_talks_over_pipes_and_close_stops_it_in_the_guest(
     guest_pid = int(pid_file.read_text())
     await sandbox.close()
     assert process.returncode is not None
-    assert gone(guest_pid)  # killing limactl alone would have left it running
+    assert process_gone(guest_pid)  # killing limactl alone would have left it running

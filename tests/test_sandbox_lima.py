@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import socket
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from airlock.session import Session
 from lima.models import Instance
 from tests.fakes import miniyaml
 from tests.fakes.lima import FakeLima
-from tests.sandbox_support import changed, run, shape
+from tests.sandbox_support import changed, process_gone, run, shape
 from tests.test_network_cli import FETCH, site  # noqa: F401 (a fixture)
 
 OLD = 1_600_000_000
@@ -72,20 +71,6 @@ async def box(fake_limactl: FakeLima, tmp_path: Path) -> AsyncIterator[LimaSandb
     await sandbox.start()
     yield sandbox
     await sandbox.close()
-
-
-def wait_gone(pid: int) -> bool:
-    """Whether the process is gone (or a zombie) within a few seconds."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return True
-        if state == "Z":
-            return True
-        time.sleep(0.05)
-    return False
 
 
 # Start
@@ -158,7 +143,7 @@ async def test_timeout_ends_with_124_and_kills_the_command_in_the_guest(
     assert result.timed_out and result.exit_code == 124
     assert result.stdout == b"started\n"
     pid = int((fake_limactl.workspace(box.name) / "pid").read_text())
-    assert wait_gone(pid)
+    assert process_gone(pid)
 
 
 async def test_cancel_kills_the_whole_command_tree_in_the_guest(
@@ -173,7 +158,7 @@ async def test_cancel_kills_the_whole_command_tree_in_the_guest(
         await task
     workspace = fake_limactl.workspace(box.name)
     for name in ("pid", "child"):
-        assert wait_gone(int((workspace / name).read_text())), name
+        assert process_gone(int((workspace / name).read_text())), name
 
 
 # Load, scan, read, write, revert

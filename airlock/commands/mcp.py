@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airlock.commands.output import print_json_array, print_table
 
 if TYPE_CHECKING:
-    from airlock.config import McpServerConfig, ProjectConfig
+    from airlock.config import McpServerConfig
 
 POLICIES = ("auto", "ask", "deny")
 
@@ -49,9 +49,9 @@ def register(sub: Any) -> None:
 
 def _import(args: argparse.Namespace) -> int:
     from airlock.mcp.desktop import desktop_config_path, import_servers, read_desktop_servers
-    from airlock.projects import update_project
+    from airlock.projects import registered_project, update_project
 
-    project = _registered(args.project)
+    project = registered_project(args.project)
     source = Path(args.source).expanduser() if args.source else desktop_config_path()
     servers = read_desktop_servers(source)
     report = import_servers(project, servers, source=source, policy=args.policy, only=args.only)
@@ -101,9 +101,9 @@ def _list(args: argparse.Namespace) -> int:
 
 def _set_policy(args: argparse.Namespace) -> int:
     from airlock.errors import UsageError
-    from airlock.projects import update_project
+    from airlock.projects import registered_project, update_project
 
-    project = _registered(args.dir)
+    project = registered_project(args.dir)
     for server in project.mcp:
         if server.name == args.server:
             before, server.policy = server.policy, args.policy
@@ -113,20 +113,6 @@ def _set_policy(args: argparse.Namespace) -> int:
     raise UsageError(
         f"{project.name!r} has no MCP server {args.server!r}", hint="see `airlock mcp list DIR`"
     )
-
-
-def _registered(target: str) -> ProjectConfig:
-    """The registered project for DIR or NAME (config is only written for those)."""
-    from airlock.config import load_config
-    from airlock.errors import ProjectError
-    from airlock.projects import find_project
-
-    project = find_project(load_config(), target)
-    if project is None:
-        raise ProjectError(
-            f"{target} is not a registered project", hint="add it with `airlock project add DIR`"
-        )
-    return project
 
 
 def _target(server: McpServerConfig) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from airlock.commands.common import run_async
 from airlock.commands.output import print_table
-from airlock.errors import ProjectError, UsageError
+from airlock.errors import UsageError
 
 
 def register(sub: Any) -> None:
@@ -39,25 +39,13 @@ def register(sub: Any) -> None:
     due.set_defaults(handler=lambda args: run_async(_run_due()))
 
 
-def _registered(project_arg: str) -> Any:
-    from airlock.config import load_config
-    from airlock.projects import find_project
-
-    project = find_project(load_config(), project_arg)
-    if project is None:
-        raise ProjectError(
-            f"no registered project {project_arg!r}", hint="add it with `airlock project add`"
-        )
-    return project
-
-
 def _add(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from airlock.config import TaskConfig, describe_validation_error
-    from airlock.projects import update_project
+    from airlock.projects import registered_project, update_project
 
-    project = _registered(args.project)
+    project = registered_project(args.project)
     if any(task.name == args.name for task in project.tasks):
         raise UsageError(f"project {project.name!r} already has a task {args.name!r}")
     try:
@@ -73,9 +61,9 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _change(args: argparse.Namespace) -> int:
-    from airlock.projects import update_project
+    from airlock.projects import registered_project, update_project
 
-    project = _registered(args.project)
+    project = registered_project(args.project)
     tasks = [task for task in project.tasks if task.name == args.name]
     if not tasks:
         raise UsageError(f"project {project.name!r} has no task {args.name!r}")
