@@ -49,7 +49,7 @@ def _measure_size(settings: Settings, size: int) -> list[Result]:
     git_add = command(cold_git.argv("add", "-A"), env=GIT_ENV)
     cold.add(
         "git add -A",
-        measure(git_add, settings.runs, before=cold_git.init, warmup=0),
+        measure(git_add, cold_runs, before=cold_git.init, warmup=0),
         reference=True,
     )
     cold.add(

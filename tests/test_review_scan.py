@@ -69,16 +69,19 @@ def test_a_file_that_vanishes_while_stored_is_left_out(
 def test_a_store_failure_is_raised_and_leaks_no_file_descriptor(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    many_files(tmp_path / "tree", 2 * scan.IN_FLIGHT)
-    real_hash = scan.hash_file
+    many_files(tmp_path / "tree", 2 * scan.IN_FLIGHT)  # in 7 folders: some still wait, open
+    hashed: list[str] = []
 
     def failing(dir_fd: int, name: str, store: ObjectStore | None) -> str | None:
-        if name == "f77.txt":
+        hashed.append(name)
+        if len(hashed) == 1:
             raise OSError(28, "No space left on device")
         return real_hash(dir_fd, name, store)
 
+    real_hash = scan.hash_file
     monkeypatch.setattr(scan, "hash_file", failing)
     before = open_fds()
     with pytest.raises(OSError, match="No space left"):
         scan_tree(tmp_path / "tree", store=ObjectStore(tmp_path / "objects"))
     assert open_fds() == before
+    assert len(hashed) < 2 * scan.IN_FLIGHT  # it stopped before the end of the walk

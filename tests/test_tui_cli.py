@@ -85,13 +85,14 @@ def test_theme_is_checked_and_remembered(cli: CliRunner, opened: list[Any]) -> N
     assert load_config().theme == "airlock-light"
 
 
-def test_help_never_imports_textual() -> None:
+def test_help_never_imports_textual_nor_the_sdk() -> None:
+    """The engine stays UI-free, and `airlock --help` fast: no Textual, no anthropic SDK."""
     code = (
         "import sys, contextlib, io\n"
         "from airlock.cli import main\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['--help'])\n"
-        "print('textual' in sys.modules)\n"
+        "print('textual' in sys.modules, 'anthropic' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.stdout == "False\n", result.stderr
+    assert result.stdout == "False False\n", result.stderr

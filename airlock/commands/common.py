@@ -6,13 +6,15 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airlock.config import AirlockConfig, ProjectConfig, load_config
 from airlock.errors import UsageError
 from airlock.projects import resolve_project
 from airlock.review.models import FileChange, display_path
-from airlock.session import Session
+
+if TYPE_CHECKING:
+    from airlock.session import Session
 
 SANDBOX_CHOICES = ("auto", "lima", "bwrap")
 

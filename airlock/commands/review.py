@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airlock.commands.common import project_for, run_async, select_changes, started
 from airlock.commands.diffs import change_lines
 from airlock.commands.output import paint, print_json_array, print_table
 from airlock.review.models import ChangeInfo
-from airlock.review.report import SyncReport
 from airlock.sanitize import sanitize
-from airlock.session import Session
 from airlock.sessions import list_records
+
+if TYPE_CHECKING:
+    from airlock.review.report import SyncReport
+    from airlock.session import Session
 
 
 def register(sub: Any) -> None:
@@ -59,6 +61,8 @@ def _session_option(parser: Any) -> None:
 
 
 def _session(args: argparse.Namespace) -> Session:
+    from airlock.session import Session
+
     config, project = project_for(args.dir)
     return Session.resume(project, config, args.session)
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airlock.commands.common import SANDBOX_CHOICES, project_for, run_async, started
 from airlock.commands.output import print_json_array, print_table
 from airlock.commands.printer import EventPrinter
 from airlock.errors import UsageError
-from airlock.mcp.approval import approve_all
 from airlock.sanitize import sanitize
-from airlock.session import Session
 from airlock.sessions import current_id, list_records, prune
+
+if TYPE_CHECKING:
+    from airlock.session import Session
 
 SUCCESS = {"end_turn", "stop_sequence", "max_tokens", "pause_turn"}
 
@@ -55,6 +56,8 @@ def register(sub: Any) -> None:
 
 
 def _open(args: argparse.Namespace, resume: bool) -> Session:
+    from airlock.session import Session
+
     config, project = project_for(args.dir)
     if resume:
         session = Session.resume(project, config, sandbox_choice=args.sandbox)
@@ -74,6 +77,8 @@ async def _run(args: argparse.Namespace) -> int:
     printer = EventPrinter(as_json=args.json)
     session.listeners.append(printer)
     if args.yes_mcp:
+        from airlock.mcp.approval import approve_all
+
         session.mcp.approver = approve_all
     async with started(session):
         reason = await session.run_prompt(prompt)

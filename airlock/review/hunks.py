@@ -1,4 +1,4 @@
-"""Line hunks between two texts (diff-match-patch in line mode), and applying some of them.
+"""Line hunks between two texts (the line diff of `linediff`), and applying some of them.
 
 Lines keep their exact endings internally, so CRLF files and a missing final
 newline survive every round trip; `Hunk.lines` shows them without the `\\n`.

@@ -126,74 +126,93 @@ def _walk(
     ignore: IgnoreRules | None,
     hashing: _Hashing,
 ) -> Manifest:
-    """The walk itself: the common case (an unchanged path) stays inline, in local names."""
+    """Depth first, one directory fd open per level still to finish (all closed on errors)."""
     manifest: Manifest = {}
-    get = previous.get
-    store_has = hashing.store.has if hashing.store is not None else None
-    racy_after = hashing.racy_after
     # Rules for directories only never match anything else: most trees need no check.
     file_rules = (
         ignore if ignore is not None and any(not r.dir_only for r in ignore.rules) else None
     )
-    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    stack: list[tuple[int, str]] = [(root_fd, "")]
-    while stack:
-        dir_fd, prefix = stack.pop()
-        try:
-            with os.scandir(dir_fd) as entries:
-                for item in entries:
-                    path = prefix + item.name
-                    try:
-                        info = item.stat(follow_symlinks=False)
-                    except FileNotFoundError:
-                        continue
-                    mode = info.st_mode
-                    kind = mode & S_IFMT
-                    if kind == S_IFREG:
-                        if file_rules is not None and file_rules.ignored(path, False):
-                            continue
-                        old = get(path)
-                        if (
-                            old is not None
-                            and old.ctime_ns == info.st_ctime_ns < racy_after
-                            and old.mtime_ns == info.st_mtime_ns
-                            and old.size == info.st_size
-                            and old.mode == mode & PERMISSIONS
-                            and old.type is FILE
-                            and old.ctime_ns
-                            and (store_has is None or store_has(old.digest or ""))
-                        ):
-                            manifest[path] = old  # unchanged: the very same entry
-                        else:
-                            hashing.add(manifest, dir_fd, item.name, path, info, old)
-                    elif kind == S_IFDIR:
-                        if ignore is not None and ignore.ignored(path, True):
-                            continue
-                        old = get(path)
-                        same = (
-                            old is not None
-                            and old.type is DIR
-                            and old.ctime_ns == info.st_ctime_ns
-                            and old.mtime_ns == info.st_mtime_ns
-                            and old.mode == mode & PERMISSIONS
-                        )
-                        manifest[path] = old if same and old is not None else entry_of(info)
-                        try:
-                            child = os.open(item.name, DIR_FLAGS, dir_fd=dir_fd)
-                        except OSError:
-                            continue  # swapped or removed while we looked
-                        stack.append((child, path + "/"))
-                    elif file_rules is not None and file_rules.ignored(path, False):
-                        continue
-                    elif kind == S_IFLNK:
-                        target = os.readlink(item.name, dir_fd=dir_fd)
-                        manifest[path] = entry_of(info, target=target)
-                    else:
-                        manifest[path] = entry_of(info)
-        finally:
+    stack = [(os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), "")]
+    try:
+        while stack:
+            dir_fd, prefix = stack.pop()
+            try:
+                _scan_dir(dir_fd, prefix, previous, ignore, file_rules, hashing, manifest, stack)
+            finally:
+                os.close(dir_fd)
+    finally:
+        for dir_fd, _ in stack:
             os.close(dir_fd)
     hashing.finish(manifest)
     return manifest
+
+
+def _scan_dir(
+    dir_fd: int,
+    prefix: str,
+    previous: Manifest,
+    ignore: IgnoreRules | None,
+    file_rules: IgnoreRules | None,
+    hashing: _Hashing,
+    manifest: Manifest,
+    stack: list[tuple[int, str]],
+) -> None:
+    """The entries of one directory; its subdirectories go on `stack`, opened.
+
+    The common case, an unchanged file, stays inline and in local names.
+    """
+    get = previous.get
+    store_has = hashing.store.has if hashing.store is not None else None
+    racy_after = hashing.racy_after
+    with os.scandir(dir_fd) as entries:
+        for item in entries:
+            path = prefix + item.name
+            try:
+                info = item.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            mode = info.st_mode
+            kind = mode & S_IFMT
+            if kind == S_IFREG:
+                if file_rules is not None and file_rules.ignored(path, False):
+                    continue
+                old = get(path)
+                if (
+                    old is not None
+                    and old.ctime_ns == info.st_ctime_ns < racy_after
+                    and old.mtime_ns == info.st_mtime_ns
+                    and old.size == info.st_size
+                    and old.mode == mode & PERMISSIONS
+                    and old.type is FILE
+                    and old.ctime_ns
+                    and (store_has is None or store_has(old.digest or ""))
+                ):
+                    manifest[path] = old  # unchanged: the very same entry
+                else:
+                    hashing.add(manifest, dir_fd, item.name, path, info, old)
+            elif kind == S_IFDIR:
+                if ignore is not None and ignore.ignored(path, True):
+                    continue
+                old = get(path)
+                same = (
+                    old is not None
+                    and old.type is DIR
+                    and old.ctime_ns == info.st_ctime_ns
+                    and old.mtime_ns == info.st_mtime_ns
+                    and old.mode == mode & PERMISSIONS
+                )
+                manifest[path] = old if same and old is not None else entry_of(info)
+                try:
+                    child = os.open(item.name, DIR_FLAGS, dir_fd=dir_fd)
+                except OSError:
+                    continue  # swapped or removed while we looked
+                stack.append((child, path + "/"))
+            elif file_rules is not None and file_rules.ignored(path, False):
+                continue
+            elif kind == S_IFLNK:
+                manifest[path] = entry_of(info, target=os.readlink(item.name, dir_fd=dir_fd))
+            else:
+                manifest[path] = entry_of(info)
 
 
 class _Hashing:
