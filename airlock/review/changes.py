@@ -93,7 +93,10 @@ def compute_changes(
     parents = {path.rpartition("/")[0] for path in new_tree}
     changes: list[FileChange] = []
     for path in sorted(old_tree.keys() | new_tree.keys()):
-        change = _change(path, old_tree.get(path), new_tree.get(path), new_tree, store)
+        old, new = old_tree.get(path), new_tree.get(path)
+        if old is not None and new is not None and _same(old, new):
+            continue  # the common case, decided without building a FileChange
+        change = _change(path, old, new, new_tree, store)
         if change is None:
             continue
         added_dir = change.kind is ChangeKind.ADDED and change.entry_type is EntryType.DIR
@@ -103,6 +106,17 @@ def compute_changes(
             _refuse(change, "its name is not valid UTF-8")
         changes.append(change)
     return changes
+
+
+def _same(old: Entry, new: Entry) -> bool:
+    """Entries no review could tell apart (stat times aside)."""
+    return (
+        old.type is new.type
+        and old.digest == new.digest
+        and old.mode == new.mode
+        and old.target == new.target
+        and old.special == new.special
+    )
 
 
 def _visible(tree: Manifest, ignore: IgnoreRules | None) -> Manifest:
