@@ -187,8 +187,13 @@ async def run_forever(
         for run in await run_due(load(), clock):
             on_run(run)
 
-    while True:
-        job = asyncio.create_task(check())
-        running.add(job)
-        job.add_done_callback(running.discard)
-        await asyncio.sleep(interval)
+    try:
+        while True:
+            job = asyncio.create_task(check())
+            running.add(job)
+            job.add_done_callback(running.discard)
+            await asyncio.sleep(interval)
+    finally:  # stopped: tasks still running end as interrupted, their sessions closed
+        for job in running:
+            job.cancel()
+        await asyncio.gather(*running, return_exceptions=True)

@@ -101,6 +101,17 @@ def set_current(project: ProjectConfig, session_id: str) -> None:
     write_atomic(project_state_dir(project) / "current", session_id.encode())
 
 
+def delete_session(project: ProjectConfig, session_id: str) -> SessionRecord:
+    """Remove a session and all it holds; never the current one, nor one still running."""
+    record = load_record(project, session_id)
+    if record.id == current_id(project):
+        raise AirlockError(f"session {record.id} is the current one: open another one first")
+    if record.status == "running":
+        raise AirlockError(f"session {record.id} is still running")
+    shutil.rmtree(session_dir(project, record.id))
+    return record
+
+
 def prune(project: ProjectConfig, days: int) -> list[SessionRecord]:
     """Delete sessions untouched for `days` days, except the current and running ones."""
     cutoff = now() - dt.timedelta(days=days)

@@ -33,6 +33,8 @@ async def test_help_lists_the_workspace_keys_with_their_keymap_ids(tmp_path: Pat
             ("^o", "Projects", "app.projects"),
             ("^l", "VMs", "app.vms"),
             ("^n", "Network", "app.network"),
+            ("^s", "Sessions", "app.sessions"),
+            ("f2", "MCP", "app.mcp"),
             ("^q", "Quit", "app.quit"),
             ("^p", "Commands", "app.commands"),
         ]:

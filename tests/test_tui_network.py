@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from textual.widgets import DataTable, TextArea
 
-from airlock.config import McpServerConfig, load_config
+from airlock.config import load_config
 from airlock.demo.messages_server import Reply, Text, ToolUse
-from airlock.projects import update_project
-from tests.mcp_servers.loopback import serve_notes
 from tests.scripted_api import ScriptedApi
 from tests.tui_support import (
     SIZE,
@@ -88,27 +85,3 @@ async def test_the_allowlist_is_edited_checked_and_saved(tmp_path: Path) -> None
         await pilot.press("ctrl+s")
         assert load_config().projects[0].allowlist == ["pypi.org", "*.pythonhosted.org"]
         assert workspace(pilot).project.allowlist == ["pypi.org", "*.pythonhosted.org"]
-
-
-async def test_an_mcp_call_of_an_ask_server_waits_for_the_user(
-    tmp_path: Path, scripted_api: ScriptedApi
-) -> None:
-    project = make_project(tmp_path, "notes", {"a.txt": "a\n"})
-    with serve_notes("http") as url:
-        port = urlsplit(url).port
-        server = McpServerConfig(name="web", url=url, policy="ask")
-        update_project(project.model_copy(update={"allowlist": [f"127.0.0.1:{port}"]}))
-        update_project(load_config().projects[0].model_copy(update={"mcp": [server]}))
-        call = ToolUse(name="mcp__web__count_words", input={"text": "one two three"})
-        api = scripted_api.serve([Reply(blocks=[call]), Reply(blocks=[Text(text="Three.")])])
-        async with app_for(load_config().projects[0]).run_test(
-            size=SIZE, notifications=True
-        ) as pilot:
-            screen = workspace(pilot)
-            screen.send("count")
-            question = 'notes: the agent wants to run mcp__web__count_words {"text": "one two'
-            await wait_until(pilot, lambda: any(question in toast for toast in toasts(pilot)))
-            await pilot.press("ctrl+g")
-            await wait_until(pilot, lambda: not screen.working)
-            assert any(line.startswith("· mcp web ready: add_note, ") for line in log_lines(pilot))
-    assert api.requests[1].tool_results()[0]["content"] == '{\n  "words": 3\n}'

@@ -26,6 +26,7 @@ class Terminal:
         # Textual believes COLUMNS/LINES over the terminal: let it measure the pane.
         line = " ".join(_quote(part) for part in ["env", "-u", "COLUMNS", "-u", "LINES", *command])
         self.tmux("new-session", "-d", "-x", "120", "-y", "40", f"{line}; echo EXITED=$?; sleep 60")
+        self.socket_path = Path(self.tmux("display", "-p", "#{socket_path}").strip())
 
     def tmux(self, *args: str) -> str:
         result = subprocess.run(
@@ -55,6 +56,7 @@ class Terminal:
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        self.socket_path.unlink(missing_ok=True)
 
 
 def _quote(text: str) -> str:

@@ -1,33 +1,48 @@
-"""The Airlock app: registers themes and global keys, and keeps one workspace per project."""
+"""The Airlock app: registers themes and global keys, keeps one workspace per project, and
+runs the scheduled tasks that come due while it is open."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 
 from airlock.config import AirlockConfig, ProjectConfig, load_config, save_config
 from airlock.errors import AirlockError
+from airlock.scheduler import CHECK_INTERVAL, Clock, TaskRun, run_forever
+from airlock.sessions import current_id
 from tui.keys import key_for, user_actions
+from tui.mcp_approvals import McpApprovals, McpAsk
 from tui.questions import ANSWERS, Question, Questions
 from tui.recent import remember_project
 from tui.screens.help import HelpScreen, binding_rows
+from tui.screens.mcp import McpScreen
+from tui.screens.mcp_approval import McpApprovalScreen
 from tui.screens.network import NetworkScreen
 from tui.screens.project_editor import ProjectEditor
 from tui.screens.projects import ProjectSwitcher
+from tui.screens.sessions import SessionsScreen
 from tui.screens.vms import VMScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.screens.workspace import Opening, WorkspaceScreen
+from tui.task_news import TaskNews, mark_seen
 from tui.themes import VARIABLE_DEFAULTS, app_themes
 
+if TYPE_CHECKING:
+    from tui.screens.review import ReviewScreen
+
 DEFAULT_THEME = "airlock-dark"
+# Actions that open a screen: they wait while an MCP call is being approved.
+SCREEN_ACTIONS = {"review", "projects", "vms", "network", "sessions", "mcp", "command_palette"}
 
 
 class AirlockApp(App[None]):
@@ -40,6 +55,8 @@ class AirlockApp(App[None]):
         Binding("ctrl+o", "projects", "Projects", priority=True, id="app.projects"),
         Binding("ctrl+l", "vms", "VMs", priority=True, id="app.vms"),
         Binding("ctrl+n", "network", "Network", priority=True, id="app.network"),
+        Binding("ctrl+s", "sessions", "Sessions", id="app.sessions"),
+        Binding("f2", "mcp", "MCP", id="app.mcp"),
         Binding("f1,question_mark", "help", "Help", id="app.help"),
         Binding(
             "ctrl+p", "command_palette", "Commands", show=False, priority=True, id="app.commands"
@@ -50,12 +67,24 @@ class AirlockApp(App[None]):
         Binding("ctrl+b", "answer('deny')", "Deny", priority=True, id="app.deny"),
     ]
 
-    def __init__(self, config: AirlockConfig, opening: Opening | None = None) -> None:
+    def __init__(
+        self,
+        config: AirlockConfig,
+        opening: Opening | None = None,
+        *,
+        clock: Clock = dt.datetime.now,
+        check_interval: float = CHECK_INTERVAL,
+    ) -> None:
+        """`clock` and `check_interval` drive the scheduler of due tasks (tests speed them)."""
         super().__init__()
         self.config = config
         self.workspaces: dict[Path, WorkspaceScreen] = {}
         self.questions = Questions(self._question_changed)
+        self.mcp_calls = McpApprovals(self._ask_mcp_call)
+        self.task_news = TaskNews(self._announce, self._sessions_key)
         self._opening = opening
+        self._clock = clock
+        self._check_interval = check_interval
         themes, self._theme_errors = app_themes()
         for theme in themes:
             self.register_theme(theme)
@@ -87,6 +116,11 @@ class AirlockApp(App[None]):
             self.open_workspace(self._opening)
         else:
             self.action_projects()
+        self.task_news.at_start(self.config)
+        tasks = run_forever(
+            self.task_news.config, self._task_ran, self._clock, self._check_interval
+        )
+        self.run_worker(tasks, name="scheduler", exit_on_error=False)
 
     # -- workspaces ------------------------------------------------------------
 
@@ -101,7 +135,7 @@ class AirlockApp(App[None]):
         path = opening.project.path
         mode = f"workspace:{path}"
         if path not in self.workspaces:
-            screen = WorkspaceScreen(opening, self.questions)
+            screen = WorkspaceScreen(opening, self.questions, self.mcp_calls)
             self.workspaces[path] = screen
             self.add_mode(mode, lambda: screen)
         self.switch_mode(mode)
@@ -156,6 +190,27 @@ class AirlockApp(App[None]):
         elif not isinstance(self.screen, NetworkScreen):
             self.push_screen(NetworkScreen(workspace.project, workspace.session))
 
+    def action_sessions(self) -> None:
+        workspace = self.workspace
+        if workspace is None:
+            self.notify("Open a project first: sessions are listed per project.")
+        elif not isinstance(self.screen, SessionsScreen):
+            session = workspace.session
+            current = session.record.id if session else current_id(workspace.project)
+            screen = SessionsScreen(workspace.project, current)
+            self.push_screen(screen, partial(self._open_session, workspace))
+
+    def _open_session(self, workspace: WorkspaceScreen, session_id: str | None) -> None:
+        if session_id is not None and workspace.open_session(session_id):
+            mark_seen(session_id)
+
+    def action_mcp(self) -> None:
+        workspace = self.workspace
+        if workspace is None:
+            self.notify("Open a project first: MCP servers are per project.")
+        elif not isinstance(self.screen, McpScreen):
+            self.push_screen(McpScreen(workspace.project, workspace.session))
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(binding_rows(self.screen)))
@@ -167,7 +222,21 @@ class AirlockApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "answer":
             return self.questions.oldest is not None
+        if action in SCREEN_ACTIONS and isinstance(self.screen, McpApprovalScreen):
+            return None
         return True
+
+    def on_review_screen_rejections_sent(self, message: ReviewScreen.RejectionsSent) -> None:
+        """Rejections go back to the agent as a turn of the workspace, shown there."""
+        from tui.screens.review import ReviewScreen
+
+        workspace = self.workspace
+        sent = workspace is not None and workspace.send(message.prompt)
+        if sent and isinstance(self.screen, ReviewScreen):
+            self.screen.dismiss()  # back to the workspace, to follow the turn
+
+    def _ask_mcp_call(self, ask: McpAsk) -> None:
+        self.push_screen(McpApprovalScreen(ask), lambda _: self.mcp_calls.closed())
 
     def _question_changed(self, question: Question | None) -> None:
         self.refresh_bindings()
@@ -184,6 +253,20 @@ class AirlockApp(App[None]):
             timeout=60,
             markup=False,
         )
+
+    # -- scheduled tasks -------------------------------------------------------------
+
+    def _task_ran(self, run: TaskRun) -> None:
+        self.task_news.ran(run)
+        if isinstance(self.screen, SessionsScreen):
+            self.screen.reload()
+
+    def _announce(self, text: str, failed: bool) -> None:
+        severity: SeverityLevel = "error" if failed else "information"
+        self.notify(text, title="Scheduled task", severity=severity, timeout=30, markup=False)
+
+    def _sessions_key(self) -> str:
+        return key_for(self.screen_stack[0], "sessions") if self.screen_stack else "sessions"
 
     # -- themes and the command palette ----------------------------------------
 

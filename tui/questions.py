@@ -1,23 +1,21 @@
-"""Questions the engine puts to the user — a host the allowlist denies, an MCP call of an
-`ask` server — answered from the keyboard: allow once, always, or deny.
+"""Questions the engine puts to the user about a host the allowlist denies, answered from
+the keyboard while the work goes on: allow once, always, or deny.
 
-Each workspace's approvers ask here; the app's keys answer the oldest question still open.
-A question the engine gave up on (timed out, turn interrupted) is skipped, never answered.
+Each workspace's egress approver asks here; the app's keys answer the oldest question
+still open. A question the engine gave up on (timed out, turn interrupted) is skipped,
+never answered. (MCP calls are asked in a modal instead: `tui.mcp_approvals`.)
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from airlock.mcp.approval import McpApprover, McpCallRequest, McpVerdict
 from airlock.network.approval import DeniedRequest, OnDenied, Verdict
 from airlock.sanitize import sanitize
 
-ANSWERS = ("once", "always", "deny")  # the values of both `Verdict` and `McpVerdict`
-ARGUMENTS_SHOWN = 120  # characters of an MCP call's arguments in the question
+ANSWERS = ("once", "always", "deny")  # the values of `Verdict`
 
 
 @dataclass
@@ -50,18 +48,6 @@ class Questions:
             return Verdict(
                 await self.ask(f"{project}: the sandbox wants {request.host}:{request.port}")
             )
-
-        return approve
-
-    def mcp_approver(self, project: str) -> McpApprover:
-        """The hook a session's MCP bridge calls before a tool of an `ask` server runs."""
-
-        async def approve(request: McpCallRequest) -> McpVerdict:
-            arguments = json.dumps(request.arguments, ensure_ascii=False)
-            if len(arguments) > ARGUMENTS_SHOWN:
-                arguments = arguments[:ARGUMENTS_SHOWN] + "…"
-            text = f"{project}: the agent wants to run {request.name} {arguments}"
-            return McpVerdict(await self.ask(text))
 
         return approve
 

@@ -97,7 +97,7 @@ class McpBridge:
 
     def statuses(self) -> list[McpServerStatus]:
         """Every server's current status (for a front end that starts listening late)."""
-        return [self._status(server) for server in self._servers.values()]
+        return [self._status(server, server.message) for server in self._servers.values()]
 
     def set_policy(self, server: str, policy: McpPolicy) -> None:
         """Change a server's policy for this session (`airlock mcp set-policy` saves one)."""

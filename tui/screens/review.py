@@ -79,7 +79,7 @@ class ReviewScreen(Screen[None]):
     """An engine call is running: the review actions wait for it."""
 
     class RejectionsSent(Message):
-        """The user sends the rejections back to the agent: run `session.run_prompt(prompt)`."""
+        """The user sends the rejections back to the agent: the app runs `prompt` as a turn."""
 
         def __init__(self, prompt: str) -> None:
             super().__init__()

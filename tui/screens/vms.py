@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 
-from rich.style import Style
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult, SuspendNotSupported
@@ -18,6 +17,7 @@ from lima.limactl import Limactl
 from lima.models import Instance, format_bytes
 from lima.progress import PHASES, StartProgress
 from tui.screens.confirm import ConfirmScreen
+from tui.tables import cursor_key, status_text
 
 REFRESH_SECONDS = 5.0
 NO_LIMA = "Without Lima, Airlock sandboxes projects with bubblewrap (Linux only)."
@@ -84,7 +84,7 @@ class VMScreen(Screen[None]):
 
     def _show(self, instances: list[Instance]) -> None:
         table = self.query_one(DataTable)
-        selected = self._selected_name()
+        selected = cursor_key(table)
         self.instances = {instance.name: instance for instance in instances}
         table.clear()
         for item in instances:
@@ -101,19 +101,10 @@ class VMScreen(Screen[None]):
             table.border_subtitle = ""
 
     def _status(self, status: str) -> Text:
-        colour = STATUS_COLOURS.get(status)
-        if colour is None:
-            return Text(status or "?", style=Style(dim=True))
-        return Text(status, style=Style(color=self.app.theme_variables.get(colour), bold=True))
-
-    def _selected_name(self) -> str | None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return None
-        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return status_text(self.app, status or "?", STATUS_COLOURS)
 
     def _selected(self) -> Instance | None:
-        name = self._selected_name()
+        name = cursor_key(self.query_one(DataTable))
         if name is None or self.busy:
             if self.busy:
                 self.notify("Wait for the current operation to finish.")

@@ -21,6 +21,7 @@ from airlock.events import ChangesUpdated, Event, PlanUpdated, Status
 from airlock.session import Session
 from airlock.sessions import current_id
 from tui.keys import key_for
+from tui.mcp_approvals import McpApprovals
 from tui.questions import Questions
 from tui.widgets.conversation import Conversation
 from tui.widgets.plan_tree import PlanTree
@@ -57,13 +58,21 @@ class WorkspaceScreen(Screen[None]):
             super().__init__()
             self.event = event
 
-    def __init__(self, opening: Opening, questions: Questions | None = None) -> None:
+    def __init__(
+        self,
+        opening: Opening,
+        questions: Questions | None = None,
+        mcp_calls: McpApprovals | None = None,
+    ) -> None:
+        """`questions` and `mcp_calls` ask the user about denied hosts and MCP calls."""
         super().__init__()
         self.opening = opening
         self.project = opening.project
         self.session: Session | None = opening.session
         self._questions = questions
+        self._mcp_calls = mcp_calls
         self._ready: asyncio.Future[bool] | None = None
+        self._booter: Worker[None] | None = None
         self._turn: Worker[None] | None = None
         self._pending = 0
         self.header = WorkspaceHeader()
@@ -144,6 +153,53 @@ class WorkspaceScreen(Screen[None]):
         self.refresh_bindings()
         return True
 
+    def open_session(self, session_id: str) -> bool:
+        """Show another session of the project instead, closing the one open now.
+
+        Refused while the agent is on a turn: the user waits for it or interrupts it first.
+        """
+        if self.session is not None and self.session.record.id == session_id:
+            return True
+        if self.working:
+            self.notify("The agent is working: wait, or press esc to interrupt it, then switch.")
+            return False
+        try:
+            session = Session.resume(
+                self.project, self.opening.config, session_id, sandbox_choice=self.opening.sandbox
+            )
+        except AirlockError as exc:
+            self.notify(f"cannot open that session: {exc}", severity="error", markup=False)
+            return False
+        old, booter = self.session, self._booter
+        if old is not None and self._forward in old.listeners:
+            old.listeners.remove(self._forward)
+        self.session, self._ready = session, asyncio.get_running_loop().create_future()
+        self._booter = self.run_worker(
+            self._reopen(old, booter, session, self._ready), name="boot", exit_on_error=False
+        )
+        return True
+
+    async def _reopen(
+        self,
+        old: Session | None,
+        booter: Worker[None] | None,
+        session: Session,
+        ready: asyncio.Future[bool],
+    ) -> None:
+        """Close the session shown before (its start cut short), then show and start `session`."""
+        if booter is not None and booter.is_running:
+            booter.cancel()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await booter.wait()
+        if old is not None:
+            await asyncio.shield(old.close())
+        await self.conversation.clear()
+        self.shell.clear()
+        self.header.tokens, self.header.cost, self.header.sandbox = 0, 0.0, "not started"
+        self._pending = 0
+        self._listen_to(session)
+        await self._start(ready)
+
     def action_interrupt(self) -> None:
         if self._turn is not None:
             self._turn.cancel()
@@ -159,12 +215,17 @@ class WorkspaceScreen(Screen[None]):
         session.listeners.append(self._forward)
         if self._questions is not None:
             session.egress.approver = self._questions.network_approver(self.project.name)
-            session.mcp.approver = self._questions.mcp_approver(self.project.name)
+        if self._mcp_calls is not None:
+            session.mcp.approver = self._mcp_calls.approver(self.project.name)
         if not self.opening.model_label:
             self.header.model = session.record.model
         self.header.pending = session.record.pending
         self.conversation.show_transcript(session.transcript.messages)
         self.plan.show_plan(session.plan)
+
+    @property
+    def _booting(self) -> bool:
+        return self._ready is not None and not self._ready.done()
 
     def _forward(self, event: Event) -> None:
         self.post_message(self.EngineEvent(event))
@@ -173,7 +234,9 @@ class WorkspaceScreen(Screen[None]):
         """The session's start, begun once (again after a failure); True once it is up."""
         if self._ready is None or (self._ready.done() and not self._ready.result()):
             self._ready = asyncio.get_running_loop().create_future()
-            self.run_worker(self._start(self._ready), name="boot", exit_on_error=False)
+            self._booter = self.run_worker(
+                self._start(self._ready), name="boot", exit_on_error=False
+            )
         return self._ready
 
     async def _start(self, ready: asyncio.Future[bool]) -> None:
@@ -224,7 +287,7 @@ class WorkspaceScreen(Screen[None]):
         await self.conversation.show(event)
         if isinstance(event, PlanUpdated):
             self.plan.show_plan(event.items)
-        elif isinstance(event, Status) and not self.working:
+        elif isinstance(event, Status) and self._booting:
             self.header.activity = event.message
         elif isinstance(event, ChangesUpdated):
             self._changes_arrived(len(event.changes))

@@ -72,6 +72,13 @@ class Conversation(VerticalScroll, can_focus=True):
         self._waiting = (shown, text)
         self.mount(shown)
 
+    async def clear(self) -> None:
+        """Show nothing (before another session is replayed)."""
+        await self._end_reply()
+        self._calls.clear()
+        self._waiting = None
+        await self.remove_children()
+
     def note(self, text: str, *, error: bool = False) -> None:
         """A line of Airlock's own: errors, interruptions."""
         self.mount(Static(Content(sanitize(text)), classes="note -error" if error else "note"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from typing import Self
 
 from rich.highlighter import Highlighter
 from rich.style import Style
@@ -81,6 +82,12 @@ class ShellLog(Log):
             self.note(f"mcp {event.server} ready: {', '.join(event.tools) or 'no tools'}")
         elif isinstance(event, McpServerStatus) and event.status == "failed":
             self.note(f"mcp {event.server} failed: {event.message}")
+
+    def clear(self) -> Self:
+        """Empty the log, with the lines still waiting to be written."""
+        self._pending.clear()
+        self._partial.clear()
+        return super().clear()
 
     def note(self, message: str) -> None:
         """A line of Airlock's own (sandbox progress, errors)."""
