@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from airlock.review.hunks import apply_hunks, decode_text, make_hunks, merge_hunks
+from airlock.review.hunks import apply_hunks, decode_text, make_hunks
+from airlock.review.merge import merge_hunks
 
 OLD = "".join(f"line {n}\n" for n in range(1, 31))
 

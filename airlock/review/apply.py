@@ -24,7 +24,8 @@ from airlock.review.hoststate import (
     read_state,
     state_of,
 )
-from airlock.review.hunks import apply_hunks, decode_text, make_hunks, merge_hunks
+from airlock.review.hunks import apply_hunks, decode_text, make_hunks
+from airlock.review.merge import merge_hunks
 from airlock.review.models import ChangeKind, Entry, EntryType, FileChange, Hunk
 from airlock.review.store import ObjectStore, sha256_bytes
 from airlock.safefs import SafeRoot

@@ -109,7 +109,7 @@ def _hunk(
     )
 
 
-def _side(hunk: Hunk, new: bool) -> list[str]:
+def hunk_side(hunk: Hunk, new: bool) -> list[str]:
     """The hunk's old or new lines, with their exact endings."""
     skip, no_newline = ("-", hunk.new_no_newline) if new else ("+", hunk.old_no_newline)
     lines = [line + "\n" for op, line in hunk.lines if op != skip]
@@ -118,7 +118,8 @@ def _side(hunk: Hunk, new: bool) -> list[str]:
     return lines
 
 
-def _old_index(hunk: Hunk) -> int:
+def hunk_index(hunk: Hunk) -> int:
+    """Where the hunk starts in the old text, 0-based."""
     return hunk.old_start - 1 if hunk.old_count else hunk.old_start
 
 
@@ -127,47 +128,13 @@ def apply_hunks(old: str, hunks: Sequence[Hunk], chosen: Collection[int]) -> str
     lines = split_lines(old)
     out: list[str] = []
     position = 0
-    for hunk in sorted(hunks, key=_old_index):
-        start = _old_index(hunk)
-        before = _side(hunk, new=False)
+    for hunk in sorted(hunks, key=hunk_index):
+        start = hunk_index(hunk)
+        before = hunk_side(hunk, new=False)
         if start < position or lines[start : start + len(before)] != before:
             raise ValueError(f"hunk {hunk.header} does not match the text it was made from")
         out.extend(lines[position:start])
-        out.extend(_side(hunk, new=True) if hunk.index in chosen else before)
+        out.extend(hunk_side(hunk, new=True) if hunk.index in chosen else before)
         position = start + len(before)
     out.extend(lines[position:])
     return "".join(out)
-
-
-def merge_hunks(text: str, hunks: Sequence[Hunk]) -> tuple[str, list[Hunk]]:
-    """Apply every hunk onto a text that changed since the hunks were made.
-
-    A hunk applies only where its old lines (context included) are found exactly,
-    nearest to where it is expected; returns the result and the hunks that did not.
-    """
-    lines = split_lines(text)
-    failed: list[Hunk] = []
-    drift, floor = 0, 0
-    for hunk in sorted(hunks, key=_old_index):
-        before, after = _side(hunk, new=False), _side(hunk, new=True)
-        found = _find(lines, before, _old_index(hunk) + drift, floor)
-        if found is None:
-            failed.append(hunk)
-            continue
-        lines[found : found + len(before)] = after
-        drift = found - _old_index(hunk) + len(after) - len(before)
-        floor = found + len(after)
-    return "".join(lines), failed
-
-
-def _find(lines: list[str], block: list[str], expected: int, floor: int) -> int | None:
-    """The start of `block` in `lines` at or after `floor`, nearest to `expected`."""
-    if not block:  # only a hunk made from an empty text, which applies to an empty one
-        return 0 if not lines else None
-    size = len(block)
-    starts = [
-        index
-        for index in range(floor, len(lines) - size + 1)
-        if lines[index] == block[0] and lines[index : index + size] == block
-    ]
-    return min(starts, key=lambda index: abs(index - expected), default=None)
