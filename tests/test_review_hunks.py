@@ -120,6 +120,14 @@ def test_merge_refuses_a_hunk_whose_lines_were_edited() -> None:
     assert merged == edit(theirs, ("line 5\n", "LINE 5\n"))
 
 
+def test_merge_finds_hunks_moved_far_by_host_lines_and_keeps_file_ends_anchored() -> None:
+    ours = edit(OLD, ("line 1\n", "#!/bin/sh\nline 1\n"), ("line 20\n", "LINE 20\n"))
+    header = "".join(f"host {n}\n" for n in range(500))
+    merged, failed = merge_hunks(header + OLD, make_hunks(OLD, ours))
+    assert [h.header for h in failed] == ["@@ -1,3 +1,4 @@"]  # no longer the file's start
+    assert merged == header + edit(OLD, ("line 20\n", "LINE 20\n"))
+
+
 def test_merge_refuses_a_hunk_whose_context_was_edited() -> None:
     ours = edit(OLD, ("line 20\n", "LINE 20\n"))
     theirs = edit(OLD, ("line 18\n", "line eighteen\n"))
