@@ -1,12 +1,14 @@
-"""`python -m bench.first_frame airlock|bare`: start a TUI headless, draw one frame, exit.
+"""`python -m bench.first_frame airlock|bare`: start a TUI headless, draw one frame, print
+the time (`time.time()`) it was drawn at, and exit.
 
 What `airlock` shows a new user (the app with the project switcher), or a bare Textual
-app with one line of text: the `startup` benchmark times the whole process.
+app with one line of text: the `startup` benchmark times it from exec to that frame.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
@@ -21,9 +23,11 @@ class BareApp(App[None]):
 
 
 async def exit_after_first_frame(pilot: Pilot[object]) -> None:
-    """Once the app is ready, let it finish drawing, then quit."""
+    """Once the app is ready, let it finish drawing, then say when and quit."""
     await pilot.pause()
+    drawn = time.time()
     pilot.app.exit()
+    print(drawn)
 
 
 def main(which: str) -> int:

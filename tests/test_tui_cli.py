@@ -96,3 +96,12 @@ def test_help_never_imports_textual_nor_the_sdk() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout == "False False\n", result.stderr
+
+
+def test_the_app_module_leaves_the_sdk_to_a_background_load() -> None:
+    """The first frame does not wait for the engine: `tui.app` imports no anthropic SDK."""
+    code = (
+        "import sys, tui.app\nprint('anthropic' in sys.modules, 'airlock.session' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout == "False False\n", result.stderr

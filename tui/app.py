@@ -20,6 +20,7 @@ from airlock.config import AirlockConfig, ProjectConfig, load_config, save_confi
 from airlock.errors import AirlockError
 from airlock.scheduler import CHECK_INTERVAL, Clock, TaskRun, run_forever
 from airlock.sessions import current_id
+from tui.engine import preload_engine
 from tui.keys import key_for, user_actions
 from tui.mcp_approvals import McpApprovals, McpAsk
 from tui.questions import ANSWERS, Question, Questions
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from tui.screens.review import ReviewScreen
 
 DEFAULT_THEME = "airlock-dark"
+PRELOAD_AFTER = 1.0  # seconds after start: the engine loads while the user picks a project
 # Actions that open a screen: they wait while an MCP call is being approved.
 SCREEN_ACTIONS = {"review", "projects", "vms", "network", "sessions", "mcp", "command_palette"}
 
@@ -99,6 +101,7 @@ class AirlockApp(App[None]):
         return WelcomeScreen()
 
     def on_mount(self) -> None:
+        self.set_timer(PRELOAD_AFTER, preload_engine)  # not to slow the first frames
         self.set_keymap(self.config.keymap)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         problems = [str(error) for error in self._theme_errors]

@@ -7,7 +7,7 @@ config (`s`), like `airlock mcp set-policy`.
 from __future__ import annotations
 
 import shlex
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -22,8 +22,10 @@ from airlock.errors import AirlockError
 from airlock.events import Event, McpServerStatus
 from airlock.projects import find_project, update_project
 from airlock.sanitize import sanitize
-from airlock.session import Session
 from tui.tables import cursor_key, status_text
+
+if TYPE_CHECKING:
+    from airlock.session import Session
 
 COLUMNS = ("Server", "Transport", "Policy", "Status", "Tools", "Message")
 POLICIES: tuple[McpPolicy, ...] = ("auto", "ask", "deny")

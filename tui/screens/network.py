@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from rich.style import Style
 from rich.text import Text
@@ -19,7 +20,9 @@ from airlock.network.allowlist import Allowlist
 from airlock.network.netlog import read_network_log
 from airlock.projects import find_project, update_project
 from airlock.sanitize import sanitize
-from airlock.session import Session
+
+if TYPE_CHECKING:
+    from airlock.session import Session
 
 COLUMNS = ("Time", "Verdict", "Method", "Host", "Reason", "Up", "Down")
 HINT = "One entry a line: example.com, *.example.com (subdomains), host:port. ctrl+s saves."

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -28,7 +28,6 @@ from airlock.review.models import ChangeKind, Decision, EntryType, FileChange, d
 from airlock.review.report import SyncReport
 from airlock.safefs import SafeRoot
 from airlock.sanitize import sanitize
-from airlock.session import Session
 from tui.external_editor import edit_in_editor
 from tui.keys import key_for
 from tui.screens.reject_reason import RejectReasonScreen, rejection_prompt
@@ -36,6 +35,9 @@ from tui.screens.sync_confirm import SyncConfirmScreen, report_lines, sync_previ
 from tui.widgets.diff_model import NOTHING, DiffModel, change_model, comparison_model, shown_path
 from tui.widgets.diff_view import DiffView
 from tui.widgets.file_list import FileList
+
+if TYPE_CHECKING:
+    from airlock.session import Session
 
 HUNK = Binding.Group("Hunk", compact=True)
 ALL = Binding.Group("All", compact=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -18,8 +19,8 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 from airlock.config import AirlockConfig, ProjectConfig, SandboxChoice
 from airlock.errors import AirlockError
 from airlock.events import ChangesUpdated, Event, PlanUpdated, Status
-from airlock.session import Session
 from airlock.sessions import current_id
+from tui.engine import engine
 from tui.keys import key_for
 from tui.mcp_approvals import McpApprovals
 from tui.questions import Questions
@@ -28,6 +29,9 @@ from tui.widgets.plan_tree import PlanTree
 from tui.widgets.prompt_input import PromptInput
 from tui.widgets.shell_log import ShellLog
 from tui.widgets.workspace_header import WorkspaceHeader
+
+if TYPE_CHECKING:
+    from airlock.session import Session
 
 
 @dataclass
@@ -73,6 +77,7 @@ class WorkspaceScreen(Screen[None]):
         self._mcp_calls = mcp_calls
         self._ready: asyncio.Future[bool] | None = None
         self._booter: Worker[None] | None = None
+        self._opened = False  # the last session is resumed (from mount, in a worker)
         self._turn: Worker[None] | None = None
         self._pending = 0
         self.header = WorkspaceHeader()
@@ -96,13 +101,20 @@ class WorkspaceScreen(Screen[None]):
         self.header.project = self.project.name
         config = self.opening.config
         self.header.model = self.opening.model_label or self.project.model or config.model
-        if self.session is None and current_id(self.project) is not None:
-            try:
-                self.session = Session.resume(
+        self.run_worker(self._open(), name="open", exit_on_error=False)
+
+    async def _open(self) -> None:
+        """Resume the project's last session (or show the one given) and send the first prompt."""
+        try:
+            if self.session is None and current_id(self.project) is not None:
+                await asyncio.to_thread(engine)  # it loads for a moment: the screen stays live
+                self.session = engine().Session.resume(
                     self.project, self.opening.config, sandbox_choice=self.opening.sandbox
                 )
-            except AirlockError as exc:
-                self.conversation.note(f"cannot resume the last session: {exc}", error=True)
+        except AirlockError as exc:
+            self.conversation.note(f"cannot resume the last session: {exc}", error=True)
+        finally:
+            self._opened = True  # prompts go to the session resumed, or a new one
         if self.session is not None:
             self._listen_to(self.session)
             self._boot()
@@ -137,9 +149,12 @@ class WorkspaceScreen(Screen[None]):
         if self.working:
             self.notify("The agent is still working: wait, or press esc to interrupt it.")
             return False
+        if not self._opened:
+            self.notify("Still opening the last session: send again in a moment.")
+            return False
         if self.session is None:
             try:
-                self.session = Session.create(
+                self.session = engine().Session.create(
                     self.project, self.opening.config, sandbox_choice=self.opening.sandbox
                 )
             except AirlockError as exc:
@@ -164,7 +179,7 @@ class WorkspaceScreen(Screen[None]):
             self.notify("The agent is working: wait, or press esc to interrupt it, then switch.")
             return False
         try:
-            session = Session.resume(
+            session = engine().Session.resume(
                 self.project, self.opening.config, session_id, sandbox_choice=self.opening.sandbox
             )
         except AirlockError as exc:
