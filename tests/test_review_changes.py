@@ -62,6 +62,16 @@ def test_added_modified_deleted_files_sorted_by_path(
     ]
     assert [h.lines[3:5] for h in changes[0].hunks] == [[("-", "line 7"), ("+", "line seven")]]
     assert changes[1].hunks[0].lines == [("+", "new")]
+    assert changes[2].hunks[0].lines == [("-", "hi")]  # what a deletion takes away shows
+
+
+def test_a_deleted_binary_file_shows_as_binary(
+    trees: tuple[Path, Path], store: ObjectStore
+) -> None:
+    old, new = trees
+    write_tree(old, {"logo.png": b"\x89PNG\0\1"})
+    (change,) = changes_between(old, new, store)
+    assert (change.kind, change.binary, change.hunks) == (ChangeKind.DELETED, True, [])
 
 
 def test_exec_bit_is_a_mode_change_and_other_bits_are_not(

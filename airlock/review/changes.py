@@ -161,6 +161,11 @@ def _change(
     same_type = old is not None and new is not None and old.type is new.type
     if new is None:
         change.kind = ChangeKind.DELETED
+        assert old is not None
+        if old.type is EntryType.FILE:  # its lines are shown going, decided as a whole
+            old_text = _text(store, old)
+            change.binary = old_text is None
+            change.hunks = make_hunks(old_text, "") if old_text else []
     elif new.type is EntryType.OTHER:
         if same_type:
             return None
