@@ -79,6 +79,17 @@ def test_diff_approve_and_undo_round_trip(cli: CliRunner, project: Path) -> None
     assert paths == {"keep.txt", "n.txt"}
 
 
+def test_a_move_is_listed_and_approved_as_one(cli: CliRunner, project: Path) -> None:
+    cli("sandbox", "exec", project, "--", "sh", "-c", "mkdir old && mv old.txt old/")
+    listing = cli("changes", project).out
+    assert "old.txt      moved to old/old.txt" in listing
+    assert "old/old.txt  moved from old.txt" in listing
+    assert "moved to old/old.txt (same content" in cli("diff", project, "old.txt").out
+    assert cli("approve", project, "old.txt").code == 0
+    assert not (project / "old.txt").exists()
+    assert (project / "old/old.txt").is_file()
+
+
 def test_reject_reverts_in_the_sandbox(cli: CliRunner, project: Path) -> None:
     cli("sandbox", "exec", project, "--", "sh", "-c", "echo x > x.txt; echo y > y.txt")
     result = cli("reject", project, "x.txt", "--reason", "no x please")

@@ -65,6 +65,23 @@ def test_added_modified_deleted_files_sorted_by_path(
     assert changes[2].hunks[0].lines == [("-", "hi")]  # what a deletion takes away shows
 
 
+def test_a_file_moved_with_its_content_is_one_move_not_two_diffs(
+    trees: tuple[Path, Path], store: ObjectStore
+) -> None:
+    old, new = trees
+    write_tree(old, {"x1": "twin\n", "x2": "twin\n", "empty": ""})
+    write_tree(new, {"notes/a.txt": numbered(20), "y1": "twin\n", "y2": "twin\n", "void": ""})
+    (new / "a.txt").unlink()
+    changes = by_path(changes_between(old, new, store))
+    gone, came = changes["a.txt"], changes["notes/a.txt"]
+    assert (gone.moved_to, came.moved_from) == ("notes/a.txt", "a.txt")
+    assert gone.hunks == came.hunks == []  # no line changed
+    # Ambiguous (two files of one content) and empty files are plain deletions/additions.
+    for path in ("x1", "x2", "y1", "y2", "empty", "void"):
+        assert changes[path].moved_to is changes[path].moved_from is None
+    assert changes["y1"].hunks[0].lines == [("+", "twin")]
+
+
 def test_a_deleted_binary_file_shows_as_binary(
     trees: tuple[Path, Path], store: ObjectStore
 ) -> None:

@@ -235,6 +235,26 @@ async def test_approving_a_deleted_folder_approves_what_it_held(env: GateEnv) ->
     assert os.readlink(env.project / "alias") == "a.txt"
 
 
+async def test_both_sides_of_a_move_are_decided_together(env: GateEnv) -> None:
+    await env.run("mkdir done && mv old.txt done/old.txt && mv notes/todo.md todo.md && rmdir notes")
+    await env.gate.refresh()
+    env.gate.approve("done/old.txt")  # approving where it went approves where it left
+    assert {c.path: c.decision for c in env.gate.changes} == {
+        "done/old.txt": Decision.APPROVED,
+        "old.txt": Decision.APPROVED,
+        "notes": Decision.PENDING,  # the folder the other move emptied
+        "notes/todo.md": Decision.PENDING,
+        "todo.md": Decision.PENDING,
+    }
+    report = await env.gate.sync()
+    assert report.deleted == ["old.txt"]
+    assert (env.project / "done/old.txt").read_text() == "old\n"
+    await env.gate.reject("notes")  # rejecting a folder's deletion undoes the move out of it
+    assert env.sandbox_bytes("notes/todo.md") == b"- one\n"
+    assert not (env.sandbox.workspace / "todo.md").exists()
+    assert await env.gate.refresh() == []
+
+
 async def test_unknown_paths_and_hunks_are_clear_errors(env: GateEnv) -> None:
     await env.run("echo more >> old.txt")
     await env.gate.refresh()

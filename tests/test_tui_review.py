@@ -201,6 +201,26 @@ async def test_file_list_shows_kinds_marks_counts_and_filters(tmp_path: Path) ->
         assert files_text(screen) == ""
 
 
+async def test_a_moved_file_shows_both_ends_and_one_key_decides_both(tmp_path: Path) -> None:
+    project = make_project(tmp_path, {"a.py": PY, "todo.txt": "milk\n"})
+    app = ReviewHarness(project, sandbox_edits("mkdir notes && mv todo.txt notes/"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot)
+        rows = files_text(screen).splitlines()
+        assert [row.split()[1:] for row in rows] == [
+            ["A", "moved", "notes/todo.txt", "←", "todo.txt"],
+            ["D", "moved", "todo.txt", "→", "notes/todo.txt"],
+        ]
+        assert "Moved from todo.txt, content unchanged" in diff_text(screen)
+        await pilot.press("a")
+        await settle(pilot)
+        assert all(row.startswith("✓") for row in files_text(screen).splitlines())
+        await pilot.press("s", "enter")
+        await settle(pilot)
+        assert (project / "notes/todo.txt").read_text() == "milk\n"
+        assert not (project / "todo.txt").exists()
+
+
 async def test_approve_all_then_sync_after_confirming_writes_and_deletes(tmp_path: Path) -> None:
     project = make_project(tmp_path, {"a.py": PY, "old.txt": "bye\n"})
     edits = sandbox_edits("sed -i 's/^x = 3$/x = 300/' a.py", "echo hi > new.txt", "rm old.txt")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from airlock.commands.output import paint
-from airlock.review.models import ChangeKind, EntryType, FileChange, display_path
+from airlock.review.models import ChangeKind, EntryType, FileChange, display_path, move_note
 from airlock.sanitize import sanitize
 
 NO_NEWLINE = "\\ No newline at end of file"
@@ -29,6 +29,8 @@ def change_lines(change: FileChange) -> list[str]:
         lines.append(paint(f"# never synced: {flag}", "yellow"))
     if change.conflict:
         lines.append(paint(f"# conflict: {change.conflict}", "yellow"))
+    if moved := move_note(_shown(change.moved_from), _shown(change.moved_to)):
+        lines.append(f"{moved} (same content; approved or rejected together)")
     if change.old_mode != change.new_mode and None not in (change.old_mode, change.new_mode):
         lines.append(f"mode {change.old_mode:o} → {change.new_mode:o}")
     if change.entry_type is EntryType.SYMLINK or change.old_type is EntryType.SYMLINK:
@@ -53,3 +55,7 @@ def change_lines(change: FileChange) -> list[str]:
         if hunk.old_no_newline or hunk.new_no_newline:
             lines.append(NO_NEWLINE)
     return lines
+
+
+def _shown(path: str | None) -> str | None:
+    return sanitize(display_path(path)) if path is not None else None

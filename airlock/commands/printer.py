@@ -23,6 +23,7 @@ from airlock.events import (
     Usage,
     UserPrompt,
 )
+from airlock.review.models import move_note
 from airlock.sanitize import sanitize
 
 PLAN_ICONS = {"pending": "○", "in_progress": "◐", "done": "●", "skipped": "⊘"}
@@ -142,6 +143,8 @@ class EventPrinter:
                 notes.append("conflict")
             if change.flags:
                 notes.append("; ".join(change.flags))
+            if moved := move_note(change.moved_from, change.moved_to):
+                notes.append(sanitize(moved))
             detail = f" ({', '.join(notes)})" if notes else ""
             self.line(f"  {change.kind.value:<9} {sanitize(change.path)}{detail}")
 

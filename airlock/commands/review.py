@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airlock.commands.common import project_for, run_async, select_changes, started
 from airlock.commands.diffs import change_lines
 from airlock.commands.output import paint, print_json_array, print_table
-from airlock.review.models import ChangeInfo
+from airlock.review.models import ChangeInfo, move_note
 from airlock.sanitize import sanitize
 from airlock.sessions import list_records
 
@@ -95,13 +95,14 @@ async def _changes(args: argparse.Namespace) -> int:
             "binary" if info.binary else f"{info.hunks} hunk(s)" if info.hunks else "",
             "CONFLICT" if info.conflict else "",
             "never synced: " + "; ".join(info.flags) if info.flags else "",
+            move_note(info.moved_from, info.moved_to),
         ]
         rows.append(
             [
                 info.kind.value,
                 info.decision.value,
                 sanitize(info.path),
-                ", ".join(n for n in notes if n),
+                sanitize(", ".join(n for n in notes if n)),
             ]
         )
     print_table(rows, ["KIND", "DECISION", "PATH", "NOTES"])

@@ -6,6 +6,8 @@ manifests, and text contents come from the object store.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from airlock.review.hunks import decode_text, make_hunks
 from airlock.review.ignore import IgnoreRules
 from airlock.review.models import ChangeKind, Entry, EntryType, FileChange, Manifest
@@ -105,7 +107,36 @@ def compute_changes(
         if not valid_name(path):
             _refuse(change, "its name is not valid UTF-8")
         changes.append(change)
+    _pair_moves(changes)
     return changes
+
+
+def _pair_moves(changes: list[FileChange]) -> None:
+    """Link a deleted file to the added file holding the same bytes: a move.
+
+    Only unambiguous moves are linked (one file of that content gone, one come, not
+    empty, both syncable); their hunks are dropped, as the lines did not change.
+    """
+    gone = _by_digest(c for c in changes if c.kind is ChangeKind.DELETED and c.old_size)
+    came = _by_digest(c for c in changes if c.kind is ChangeKind.ADDED and c.new_size)
+    for digest, (old, *more_old) in gone.items():
+        new, *more_new = came.get(digest, [None])
+        if new is None or more_old or more_new:
+            continue
+        old.moved_to, new.moved_from = new.path, old.path
+        old.hunks, new.hunks = [], []
+
+
+def _by_digest(changes: Iterable[FileChange]) -> dict[str, list[FileChange]]:
+    """Syncable file changes by the digest of the content they delete or add."""
+    found: dict[str, list[FileChange]] = {}
+    for change in changes:
+        deleted = change.kind is ChangeKind.DELETED
+        digest = change.old_digest if deleted else change.new_digest
+        kind = change.old_type if deleted else change.entry_type
+        if kind is EntryType.FILE and digest is not None and change.syncable:
+            found.setdefault(digest, []).append(change)
+    return found
 
 
 def _same(old: Entry, new: Entry) -> bool:

@@ -110,7 +110,8 @@ class ReviewGate:
         return self.store.read(change.new_digest)
 
     def approve(self, path: str, hunk: int | None = None) -> None:
-        """Approve a whole change (a deleted folder with what it held), or one hunk of it."""
+        """Approve a whole change (a deleted folder with what it held, both sides of a
+        move), or one hunk of it."""
         change = self._find(path)
         if hunk is None:
             for member in self._family(change):
@@ -322,13 +323,17 @@ class ReviewGate:
         raise NoSuchChange(f"{display_path(change.path)} has no hunk {index}")
 
     def _family(self, change: FileChange) -> list[FileChange]:
-        """A change, plus the deletions below it when it removes a folder."""
+        """A change, the deletions below it when it removes a folder, and the other
+        side of every move among them: what is decided together."""
+        members = [change]
         removed = change.kind is ChangeKind.DELETED or change.entry_type is not EntryType.DIR
-        if change.old_type is not EntryType.DIR or not removed:
-            return [change]
-        prefix = change.path + "/"
-        below = [c for c in self._changes if c.path.startswith(prefix)]
-        return [change, *(c for c in below if c.kind is ChangeKind.DELETED)]
+        if change.old_type is EntryType.DIR and removed:
+            prefix = change.path + "/"
+            below = [c for c in self._changes if c.path.startswith(prefix)]
+            members += [c for c in below if c.kind is ChangeKind.DELETED]
+        partners = {m.moved_to or m.moved_from for m in members}
+        partners -= {None, *(m.path for m in members)}
+        return members + [c for c in self._changes if c.path in partners]
 
     def _decided(self, save: bool = True) -> None:
         """Show the stored decisions on the changes (and persist them)."""

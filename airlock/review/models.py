@@ -101,6 +101,15 @@ class FileChange(BaseModel):
     syncable: bool = True
     conflict: str | None = None  # how the host differs from the baseline, if it does
     decision: Decision = Decision.PENDING
+    moved_to: str | None = None  # a deleted file whose content was added at this path
+    moved_from: str | None = None  # an added file whose content was deleted at this path
+
+
+def move_note(moved_from: str | None, moved_to: str | None) -> str:
+    """ "moved from X" / "moved to X" for one side of a move, else ""."""
+    if moved_to is not None:
+        return f"moved to {moved_to}"
+    return f"moved from {moved_from}" if moved_from is not None else ""
 
 
 class ChangeInfo(BaseModel):
@@ -113,6 +122,8 @@ class ChangeInfo(BaseModel):
     hunks: int
     flags: list[str] = Field(default_factory=list)
     decision: Decision = Decision.PENDING
+    moved_to: str | None = None
+    moved_from: str | None = None
 
     @classmethod
     def of(cls, change: FileChange) -> ChangeInfo:
@@ -124,4 +135,10 @@ class ChangeInfo(BaseModel):
             hunks=len(change.hunks),
             flags=change.flags,
             decision=change.decision,
+            moved_to=_shown(change.moved_to),
+            moved_from=_shown(change.moved_from),
         )
+
+
+def _shown(path: str | None) -> str | None:
+    return display_path(path) if path is not None else None

@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from airlock.review.hunks import decode_text, make_hunks
-from airlock.review.models import ChangeKind, EntryType, FileChange, Hunk, display_path
+from airlock.review.models import (
+    ChangeKind,
+    EntryType,
+    FileChange,
+    Hunk,
+    display_path,
+    move_note,
+)
 from airlock.sanitize import sanitize
 from tui.widgets.diff_highlight import clean_line
 
@@ -107,6 +114,12 @@ def _kind_notes(change: FileChange) -> list[Note]:
         notes.append(Note("info", "New empty folder."))
     elif change.kind is ChangeKind.DELETED and old is EntryType.DIR:
         notes.append(Note("info", "Folder deleted, with everything it held."))
+    elif moved := move_note(
+        change.moved_from and shown_path(change.moved_from),
+        change.moved_to and shown_path(change.moved_to),
+    ):
+        together = "approving or rejecting either side decides both"
+        notes.append(Note("info", f"{moved[0].upper()}{moved[1:]}, content unchanged: {together}."))
     elif change.kind is ChangeKind.DELETED and not change.hunks:
         notes.append(Note("info", "File deleted."))
     elif old is not None and old is not new and change.kind is not ChangeKind.DELETED:

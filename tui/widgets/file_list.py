@@ -46,12 +46,21 @@ def stat(change: FileChange) -> str:
         added = sum(op == "+" for hunk in change.hunks for op, _ in hunk.lines)
         removed = sum(op == "-" for hunk in change.hunks for op, _ in hunk.lines)
         return f"+{added} -{removed}"
+    if change.moved_from is not None or change.moved_to is not None:
+        return "moved"
     if change.binary:
         return "binary"
     if change.kind is ChangeKind.MODE and change.old_mode is not None:
         return f"{change.old_mode:o}→{change.new_mode or 0:o}"
     kind = change.entry_type if change.kind is not ChangeKind.DELETED else change.old_type
     return {EntryType.DIR: "folder", EntryType.SYMLINK: "link"}.get(kind or change.entry_type, "")
+
+
+def _move_arrow(change: FileChange) -> str:
+    """ " → new/place" after a moved file's old path, " ← old/place" after its new one."""
+    if change.moved_to is not None:
+        return f" → {shown_path(change.moved_to)}"
+    return f" ← {shown_path(change.moved_from)}" if change.moved_from is not None else ""
 
 
 def matches(change: FileChange, wanted: FileFilter) -> bool:
@@ -144,7 +153,7 @@ class FileList(OptionList):
         flag = "!" if change.conflict is not None else "⊘" if change.flags else " "
         kind = KINDS[change.kind]
         prefix = f"{mark}{flag} {kind} {text:>{stat_width}} "
-        path = shown_path(change.path)
+        path = shown_path(change.path) + _move_arrow(change)
         room = max(1, width - len(prefix))
         if len(path) > room:
             path = "…" + path[len(path) - room + 1 :]
