@@ -236,7 +236,7 @@ async def test_approving_a_deleted_folder_approves_what_it_held(env: GateEnv) ->
 
 
 async def test_both_sides_of_a_move_are_decided_together(env: GateEnv) -> None:
-    await env.run("mkdir done && mv old.txt done/old.txt && mv notes/todo.md todo.md && rmdir notes")
+    await env.run("mkdir done && mv old.txt done/ && mv notes/todo.md todo.md && rmdir notes")
     await env.gate.refresh()
     env.gate.approve("done/old.txt")  # approving where it went approves where it left
     assert {c.path: c.decision for c in env.gate.changes} == {

@@ -56,11 +56,18 @@ def stat(change: FileChange) -> str:
     return {EntryType.DIR: "folder", EntryType.SYMLINK: "link"}.get(kind or change.entry_type, "")
 
 
-def _move_arrow(change: FileChange) -> str:
-    """ " → new/place" after a moved file's old path, " ← old/place" after its new one."""
-    if change.moved_to is not None:
-        return f" → {shown_path(change.moved_to)}"
-    return f" ← {shown_path(change.moved_from)}" if change.moved_from is not None else ""
+def row_path(change: FileChange, room: int) -> str:
+    """The path of a row in `room` cells; a move adds " → new/place" (or " ← old/place"),
+    cut to a bare arrow, then the path shortened from the left, as room runs out."""
+    path = shown_path(change.path)
+    other = change.moved_to or change.moved_from
+    arrow = "" if other is None else " → " if change.moved_to is not None else " ← "
+    if other is not None and len(path) + len(arrow) + len(shown_path(other)) <= room:
+        return path + arrow + shown_path(other)
+    arrow = arrow.rstrip()
+    if len(path) + len(arrow) > room:
+        path = "…" + path[len(path) + len(arrow) - max(room, len(arrow) + 1) + 1 :]
+    return path + arrow
 
 
 def matches(change: FileChange, wanted: FileFilter) -> bool:
@@ -153,10 +160,7 @@ class FileList(OptionList):
         flag = "!" if change.conflict is not None else "⊘" if change.flags else " "
         kind = KINDS[change.kind]
         prefix = f"{mark}{flag} {kind} {text:>{stat_width}} "
-        path = shown_path(change.path) + _move_arrow(change)
-        room = max(1, width - len(prefix))
-        if len(path) > room:
-            path = "…" + path[len(path) - room + 1 :]
+        path = row_path(change, max(1, width - len(prefix)))
         spans = [
             Span(0, 1, "$text-success" if mark != "·" else "$text-muted"),
             Span(1, 2, "$text-error" if flag == "!" else "$text-warning"),
