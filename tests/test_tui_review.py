@@ -215,7 +215,14 @@ async def test_a_moved_file_shows_both_ends_and_one_key_decides_both(tmp_path: P
         await pilot.press("a")
         await settle(pilot)
         assert all(row.startswith("✓") for row in files_text(screen).splitlines())
-        await pilot.press("s", "enter")
+        await pilot.press("s")
+        confirm = app.screen
+        assert isinstance(confirm, SyncConfirmScreen)
+        assert (confirm.preview.moved, confirm.preview.deleted) == (
+            ["todo.txt → notes/todo.txt"],
+            [],
+        )
+        await pilot.press("enter")
         await settle(pilot)
         assert (project / "notes/todo.txt").read_text() == "milk\n"
         assert not (project / "todo.txt").exists()

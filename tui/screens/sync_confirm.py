@@ -25,18 +25,20 @@ class SyncPreview:
 
     written: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)  # "old → new": a write plus a delete
     conflicts: list[str] = field(default_factory=list)  # merged if they apply, else left alone
     refused: list[str] = field(default_factory=list)  # approved but never synced
 
     @property
     def empty(self) -> bool:
-        return not (self.written or self.deleted or self.conflicts or self.refused)
+        return not (self.written or self.deleted or self.moved or self.conflicts or self.refused)
 
     def sections(self) -> list[tuple[str, list[str]]]:
         """(heading, lines) for each non-empty group."""
         groups = [
             ("Write", self.written),
             ("Delete", self.deleted),
+            ("Move", self.moved),
             ("Host changed since the session started (merged only if it applies)", self.conflicts),
             ("Never synced", self.refused),
         ]
@@ -46,6 +48,7 @@ class SyncPreview:
 def sync_preview(changes: Sequence[FileChange]) -> SyncPreview:
     """What syncing the approved part of `changes` would do."""
     preview = SyncPreview()
+    by_path = {change.path: change for change in changes}
     for change in changes:
         approved = [hunk for hunk in change.hunks if hunk.decision is Decision.APPROVED]
         whole = change.decision is Decision.APPROVED
@@ -56,6 +59,9 @@ def sync_preview(changes: Sequence[FileChange]) -> SyncPreview:
             preview.refused.append(f"{path}: {sanitize('; '.join(change.flags))}")
         elif change.conflict is not None:
             preview.conflicts.append(f"{path}: {sanitize(change.conflict)}")
+        elif (ends := _move(change, by_path)) is not None:
+            if change.moved_to is not None:
+                preview.moved.append(" → ".join(shown_path(end.path) for end in ends))
         elif change.kind is ChangeKind.DELETED:
             preview.deleted.append(path)
         elif whole:
@@ -63,6 +69,16 @@ def sync_preview(changes: Sequence[FileChange]) -> SyncPreview:
         else:
             preview.written.append(f"{path} ({len(approved)} of {len(change.hunks)} hunks)")
     return preview
+
+
+def _move(
+    change: FileChange, by_path: dict[str, FileChange]
+) -> tuple[FileChange, FileChange] | None:
+    """(old end, new end) of the move `change` is part of, if both ends will land."""
+    other = by_path.get(change.moved_to or change.moved_from or "")
+    if other is None or other.conflict is not None or not other.syncable:
+        return None
+    return (change, other) if change.moved_to is not None else (other, change)
 
 
 def report_lines(report: SyncReport, verbs: tuple[str, str] = ("wrote", "deleted")) -> list[str]:
