@@ -20,6 +20,8 @@ from airlock.agent.prompt import PromptContext
 from airlock.agent.transcript import Transcript
 from airlock.atomic import write_atomic
 from airlock.config import AirlockConfig, ProjectConfig, SandboxChoice
+from airlock.demo.messages_server import MessagesServer
+from airlock.demo.script import DEMO_MODEL
 from airlock.errors import AirlockError
 from airlock.events import ChangesUpdated, Event, PlanItem, PlanUpdated, Status
 from airlock.mcp.bridge import McpBridge
@@ -70,6 +72,7 @@ class Session:
         self.transcript = Transcript(self.dir / "transcript.jsonl")
         self.plan = _load_plan(self.dir / PLAN_FILE)
         self._client = client
+        self._demo_server: MessagesServer | None = None  # a resumed demo's scripted model
         self._agent: Agent | None = None
         self._sandbox: Sandbox | None = None
         self._gate: ReviewGate | None = None
@@ -194,6 +197,8 @@ class Session:
         await self.egress.close()
         if self._agent is not None:
             await self._agent.client.close()
+        if self._demo_server is not None:
+            self._demo_server.stop()
         if self.record.status == "running":
             self.record.status = "interrupted"
             self._save()
@@ -216,7 +221,7 @@ class Session:
             max_tokens=self.config.max_tokens,
             tool_types=self.config.tool_types,
         )
-        client = self._client or _client_from_env(settings.sdk_retries)
+        client = self._client or self._demo_client() or _client_from_env(settings.sdk_retries)
         runner = ToolRunner(self.sandbox, self.emit, self._remember)
         self.mcp.bind(runner.extra)
         return Agent(
@@ -228,6 +233,15 @@ class Session:
             self.emit,
             extra_tools=self.mcp.definitions,
         )
+
+    def _demo_client(self) -> anthropic.AsyncAnthropic | None:
+        """For a demo session resumed outside `airlock demo`: its scripted model again."""
+        if self.record.model != DEMO_MODEL:
+            return None
+        from airlock.demo.setup import start_demo_model
+
+        self._demo_server, client = start_demo_model()
+        return client
 
     def _remember(self, note: str) -> None:
         line = append_note(self.project, note)

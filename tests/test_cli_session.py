@@ -192,3 +192,14 @@ def test_demo_headless_runs_to_the_end_with_changes_pending(tmp_path: Path) -> N
     assert "added     REPORT.md" in result.stdout
     assert not (folder / "REPORT.md").exists()
     assert (folder / "todo.txt").exists()
+    # Carried on outside `airlock demo` (no API key), it still talks to the scripted model.
+    env.pop("ANTHROPIC_API_KEY", None)
+    more = subprocess.run(
+        [sys.executable, "-m", "airlock", "run", str(folder), "--prompt", "more", "--continue"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert more.returncode == 0, more.stderr
+    assert "I only know this one script" in more.stdout
