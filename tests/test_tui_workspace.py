@@ -128,6 +128,16 @@ async def test_ctrl_r_before_any_session_says_there_is_nothing_to_review(tmp_pat
         assert any("Nothing to review yet" in toast for toast in toasts(pilot))
 
 
+async def test_a_prompt_that_could_not_be_sent_is_given_back(tmp_path: Path) -> None:
+    project = make_project(tmp_path, "notes", {"notes.txt": "one\n"})  # and no API key
+    async with app_for(project).run_test(size=SIZE) as pilot:
+        await type_text(pilot, "sum it up")
+        await pilot.press("enter")
+        screen = workspace(pilot)
+        await wait_until(pilot, lambda: "ANTHROPIC_API_KEY is not set" in conversation_text(pilot))
+        await wait_until(pilot, lambda: screen.prompt.text == "sum it up")
+
+
 async def test_escape_interrupts_the_agent_and_the_next_prompt_works(
     tmp_path: Path, scripted_api: ScriptedApi
 ) -> None:

@@ -281,6 +281,9 @@ class WorkspaceScreen(Screen[None]):
             raise
         except Exception as exc:
             self._failed("the turn failed", exc)
+            if not self.prompt.text.strip():  # not sent: give the words back to fix and resend
+                self.prompt.load_text(text)
+                self.prompt.move_cursor(self.prompt.document.end)
         else:
             self.header.activity = "idle"
         finally:
