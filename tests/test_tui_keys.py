@@ -10,6 +10,7 @@ from textual.widgets import DataTable
 from airlock.config import load_config, save_config
 from tests.tui_support import SIZE, app_for, make_project, type_text, wait_until, workspace
 from tui.screens.help import HelpScreen
+from tui.screens.network import NetworkScreen
 from tui.screens.vms import VMScreen
 
 
@@ -70,3 +71,13 @@ async def test_the_command_palette_runs_any_action(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: palette.query_one(CommandList).option_count > 0)
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, VMScreen))
+
+
+async def test_side_screens_replace_each_other_so_one_esc_goes_back(tmp_path: Path) -> None:
+    project = make_project(tmp_path, "notes", {"notes.txt": "one\n"})
+    async with app_for(project).run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+l", "ctrl+n", "ctrl+l", "f2", "ctrl+n")
+        assert isinstance(pilot.app.screen, NetworkScreen)
+        assert len(pilot.app.screen_stack) == 2
+        await pilot.press("escape")
+        assert pilot.app.screen is workspace(pilot)

@@ -85,3 +85,12 @@ async def test_the_allowlist_is_edited_checked_and_saved(tmp_path: Path) -> None
         await pilot.press("ctrl+s")
         assert load_config().projects[0].allowlist == ["pypi.org", "*.pythonhosted.org"]
         assert workspace(pilot).project.allowlist == ["pypi.org", "*.pythonhosted.org"]
+
+        editor.move_cursor(editor.document.end)
+        await pilot.press(*"allowed.test")  # typed where the focus is: the allowlist
+        await pilot.press("escape")  # unsaved: a warning, still here
+        assert pilot.app.screen is network
+        assert any("unsaved edits" in toast for toast in toasts(pilot))
+        await pilot.press("ctrl+s", "escape")
+        assert pilot.app.screen is not network
+        assert load_config().projects[0].allowlist[-1] == "allowed.test"

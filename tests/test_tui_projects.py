@@ -42,7 +42,7 @@ async def test_with_no_project_the_switcher_welcomes_and_n_adds_a_folder(
         assert "No projects yet. Press n to add a folder" in welcome
         await pilot.press("n")
         assert isinstance(pilot.app.screen, DirectoryPicker)
-        await pilot.press("down", "enter")  # the tree starts at $HOME: pick its first folder
+        await pilot.press("tab", "down", "enter")  # the tree starts at $HOME: its first folder
         assert pilot.app.screen is switcher
         assert shown_projects(switcher) == ["papers"]
         assert [p.name for p in load_config().projects] == ["papers"]

@@ -41,6 +41,11 @@ async def test_without_limactl_the_screen_says_lima_is_missing(
         await wait_until(pilot, lambda: missing.display)
         assert "limactl not found on PATH: Lima is not installed" in str(missing.render())
         assert not screen.query_one(DataTable).display
+        await pilot.pause()
+        shown = {
+            active.binding.action for active in pilot.app.active_bindings.values() if active.enabled
+        }
+        assert "start" not in shown and "shell" not in shown  # no keys that cannot work
         await pilot.press("escape")
         assert not isinstance(pilot.app.screen, VMScreen)
 

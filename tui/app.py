@@ -4,7 +4,7 @@ runs the scheduled tasks that come due while it is open."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 DEFAULT_THEME = "airlock-dark"
 PRELOAD_AFTER = 1.0  # seconds after start: the engine loads while the user picks a project
 # Actions that open a screen: they wait while an MCP call is being approved.
+SIDE_SCREENS = (VMScreen, NetworkScreen, SessionsScreen, McpScreen)  # one at a time
 SCREEN_ACTIONS = {"review", "projects", "vms", "network", "sessions", "mcp", "command_palette"}
 
 
@@ -182,16 +183,28 @@ class AirlockApp(App[None]):
             return
         self.push_screen(ReviewScreen(session))
 
+    def _push_side(
+        self, screen: Screen[Any], callback: Callable[[Any], None] | None = None
+    ) -> None:
+        """Show one of the side screens (VMs, network, sessions, MCP) in place of another."""
+        top = self.screen
+        if isinstance(top, NetworkScreen) and top.unsaved:
+            self.notify("Save the allowlist (ctrl+s) or drop the edits (esc) first.")
+            return
+        if isinstance(top, SIDE_SCREENS):
+            self.pop_screen()
+        self.push_screen(screen, callback)
+
     def action_vms(self) -> None:
         if not isinstance(self.screen, VMScreen):
-            self.push_screen(VMScreen())
+            self._push_side(VMScreen())
 
     def action_network(self) -> None:
         workspace = self.workspace
         if workspace is None:
             self.notify("Open a project first: its network log and allowlist are per project.")
         elif not isinstance(self.screen, NetworkScreen):
-            self.push_screen(NetworkScreen(workspace.project, workspace.session))
+            self._push_side(NetworkScreen(workspace.project, workspace.session))
 
     def action_sessions(self) -> None:
         workspace = self.workspace
@@ -201,7 +214,7 @@ class AirlockApp(App[None]):
             session = workspace.session
             current = session.record.id if session else current_id(workspace.project)
             screen = SessionsScreen(workspace.project, current)
-            self.push_screen(screen, partial(self._open_session, workspace))
+            self._push_side(screen, partial(self._open_session, workspace))
 
     def _open_session(self, workspace: WorkspaceScreen, session_id: str | None) -> None:
         if session_id is not None and workspace.open_session(session_id):
@@ -212,7 +225,7 @@ class AirlockApp(App[None]):
         if workspace is None:
             self.notify("Open a project first: MCP servers are per project.")
         elif not isinstance(self.screen, McpScreen):
-            self.push_screen(McpScreen(workspace.project, workspace.session))
+            self._push_side(McpScreen(workspace.project, workspace.session))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Footer, Input, Static
 
-HINT = "space opens a folder · enter picks it · or type a path above and press enter"
+HINT = "type a path and press enter · or tab to the folders: space opens one, enter picks it"
 
 
 class FolderTree(DirectoryTree):
@@ -26,7 +26,7 @@ class DirectoryPicker(ModalScreen[Path | None]):
     """Dismisses with the chosen folder, or None."""
 
     CSS_PATH = "directory_picker.tcss"
-    AUTO_FOCUS = "FolderTree"
+    AUTO_FOCUS = "#path"
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="picker.cancel")]
 
     def __init__(self, start: Path) -> None:
@@ -44,6 +44,7 @@ class DirectoryPicker(ModalScreen[Path | None]):
 
     def on_mount(self) -> None:
         self.query_one("#picker").border_title = "Add a project folder"
+        self.query_one(FolderTree).root.expand()
 
     @on(DirectoryTree.NodeHighlighted)
     def _highlighted(self, event: DirectoryTree.NodeHighlighted[object]) -> None:

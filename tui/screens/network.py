@@ -33,7 +33,7 @@ class NetworkScreen(Screen[None]):
 
     CSS_PATH = "network.tcss"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="network.back"),
+        Binding("escape", "back", "Back", id="network.back"),
         Binding("ctrl+s", "save", "Save allowlist", priority=True, id="network.save"),
     ]
 
@@ -41,6 +41,8 @@ class NetworkScreen(Screen[None]):
         super().__init__()
         self.project = project
         self.session = session
+        self._saved = "\n".join(project.allowlist)  # the allowlist text as last saved
+        self._warned = False  # esc was pressed once with unsaved edits
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -55,6 +57,7 @@ class NetworkScreen(Screen[None]):
         table.border_title = f"Network requests of {self.project.name}"
         table.add_columns(*COLUMNS)
         self.query_one("#allow").border_title = "Allowlist"
+        self.query_one("#allowlist", TextArea).focus()  # typing edits it; tab reaches the log
         if self.session is not None:
             for event in read_network_log(self.session.dir / "network.jsonl"):
                 self._show(event)
@@ -88,6 +91,19 @@ class NetworkScreen(Screen[None]):
             table.add_row(*cells, key=key)
             table.move_cursor(row=table.row_count - 1)
 
+    @property
+    def unsaved(self) -> bool:
+        """The allowlist has edits not saved yet."""
+        return self.query_one("#allowlist", TextArea).text != self._saved
+
+    def action_back(self) -> None:
+        """Leave; unsaved allowlist edits need a second esc to be dropped."""
+        if self.unsaved and not self._warned:
+            self._warned = True
+            self.notify("The allowlist has unsaved edits: ctrl+s saves, esc again drops them.")
+            return
+        self.app.pop_screen()
+
     def action_save(self) -> None:
         text = self.query_one("#allowlist", TextArea).text
         entries = [line.strip() for line in text.splitlines() if line.strip()]
@@ -102,6 +118,7 @@ class NetworkScreen(Screen[None]):
         except AirlockError as exc:
             self.notify(str(exc), title="Allowlist not saved", severity="error", markup=False)
             return
+        self._saved, self._warned = text, False
         if self.session is not None:
             self.session.egress.set_allowlist(entries)
         else:

@@ -23,6 +23,7 @@ REFRESH_SECONDS = 5.0
 NO_LIMA = "Without Lima, Airlock sandboxes projects with bubblewrap (Linux only)."
 COLUMNS = ("Name", "Status", "VM type", "Arch", "CPUs", "Memory", "Disk", "Dir")
 STATUS_COLOURS = {"Running": "success", "Broken": "error"}
+INSTANCE_ACTIONS = {"start", "stop", "restart", "delete", "shell"}
 
 
 class VMScreen(Screen[None]):
@@ -81,6 +82,11 @@ class VMScreen(Screen[None]):
         missing.border_title = "Lima VMs"
         missing.display = True
         self.query_one(DataTable).display = False
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Without Lima only refresh and back are offered."""
+        return not (action in INSTANCE_ACTIONS and self.query_one("#missing").display)
 
     def _show(self, instances: list[Instance]) -> None:
         table = self.query_one(DataTable)
@@ -105,9 +111,11 @@ class VMScreen(Screen[None]):
 
     def _selected(self) -> Instance | None:
         name = cursor_key(self.query_one(DataTable))
-        if name is None or self.busy:
-            if self.busy:
-                self.notify("Wait for the current operation to finish.")
+        if self.busy:
+            self.notify("Wait for the current operation to finish.")
+            return None
+        if name is None:
+            self.notify("No VM yet: a project's first session in a Lima sandbox creates one.")
             return None
         return self.instances.get(name)
 
