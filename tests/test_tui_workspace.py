@@ -24,6 +24,7 @@ from tests.tui_support import (
     wait_until,
     workspace,
 )
+from tui.screens.confirm import ConfirmScreen
 from tui.widgets.tool_call import ToolCallView
 
 SUMMARY_COMMAND = "cat notes.txt; echo oops >&2; echo 'sum: one' > summary.txt"
@@ -210,7 +211,11 @@ async def test_quitting_mid_turn_closes_the_session_as_interrupted(
         screen.send("write a lot")
         await wait_until(pilot, lambda: "word word" in conversation_text(pilot))
         session = screen.session
-        await pilot.press("ctrl+q")
+        await pilot.press("ctrl+q")  # asks first while the agent works
+        assert isinstance(pilot.app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert screen.working
+        await pilot.press("ctrl+q", "y")
     assert session is not None
     assert load_record(project, session.record.id).status == "interrupted"
 

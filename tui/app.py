@@ -25,6 +25,7 @@ from tui.keys import key_for, user_actions
 from tui.mcp_approvals import McpApprovals, McpAsk
 from tui.questions import ANSWERS, Question, Questions
 from tui.recent import remember_project
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen, binding_rows
 from tui.screens.mcp import McpScreen
 from tui.screens.mcp_approval import McpApprovalScreen
@@ -230,6 +231,18 @@ class AirlockApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(binding_rows(self.screen)))
+
+    async def action_quit(self) -> None:
+        """Quit; while the agent works, only after a yes (ctrl+q twice also quits)."""
+        working = [screen.project.name for screen in self.workspaces.values() if screen.working]
+        if not working or isinstance(self.screen, ConfirmScreen):
+            self.exit()
+            return
+        question = (
+            f"The agent is still working in {', '.join(working)}. Quit and interrupt it? "
+            "Its session can be continued later; nothing reaches your folder unreviewed."
+        )
+        self.push_screen(ConfirmScreen(question), lambda yes: self.exit() if yes else None)
 
     def action_answer(self, verdict: str) -> None:
         if verdict in ANSWERS and (question := self.questions.answer(verdict)) is not None:
