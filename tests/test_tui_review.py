@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 
 from airlock.config import AirlockConfig, ProjectConfig
 from airlock.demo.messages_server import Reply, Text
-from airlock.review.models import Decision
+from airlock.review.models import ChangeKind, Decision, EntryType, FileChange
 from airlock.sandbox.bwrap import BwrapSandbox
 from airlock.session import Session
 from tests.review_support import needs_bwrap, numbered, write_tree
@@ -21,7 +21,7 @@ from tui.screens.review import ReviewScreen
 from tui.screens.sync_confirm import SyncConfirmScreen
 from tui.themes import VARIABLE_DEFAULTS, bundled_themes_dir, load_theme_file
 from tui.widgets.diff_view import DiffView
-from tui.widgets.file_list import FileList
+from tui.widgets.file_list import FileList, row_path
 
 pytestmark = needs_bwrap
 
@@ -401,3 +401,15 @@ async def test_a_20000_line_diff_pages_to_the_end(tmp_path: Path) -> None:
         assert "value = 730" in diff_text(screen)  # 20 pages of 36 rows
         await pilot.press("end")
         assert "value = 20000" in diff_text(screen)
+
+
+def test_a_move_row_shortens_the_other_end_before_dropping_it() -> None:
+    def moved(path: str, **end: str) -> FileChange:
+        return FileChange(path=path, kind=ChangeKind.ADDED, entry_type=EntryType.FILE, **end)
+
+    went = moved("a.jpg", moved_to="scans/a.jpg")
+    came = moved("notes/new.txt", moved_from="notes/old.txt")
+    assert row_path(went, 40) == "a.jpg → scans/a.jpg"
+    assert row_path(went, 16) == "a.jpg → scans/"  # only the folder changed
+    assert row_path(came, 24) == "notes/new.txt ← old.txt"  # only the name changed
+    assert row_path(came, 12) == "…s/new.txt ←"

@@ -57,17 +57,33 @@ def stat(change: FileChange) -> str:
 
 
 def row_path(change: FileChange, room: int) -> str:
-    """The path of a row in `room` cells; a move adds " → new/place" (or " ← old/place"),
-    cut to a bare arrow, then the path shortened from the left, as room runs out."""
+    """The path of a row in `room` cells; a move adds where it went (" → scans/") or came
+    from (" ← old.txt"), in full, shortened, or as a bare arrow, as room runs out."""
     path = shown_path(change.path)
     other = change.moved_to or change.moved_from
-    arrow = "" if other is None else " → " if change.moved_to is not None else " ← "
-    if other is not None and len(path) + len(arrow) + len(shown_path(other)) <= room:
-        return path + arrow + shown_path(other)
-    arrow = arrow.rstrip()
-    if len(path) + len(arrow) > room:
-        path = "…" + path[len(path) + len(arrow) - max(room, len(arrow) + 1) + 1 :]
-    return path + arrow
+    if other is None:
+        return _cut(path, room)
+    arrow = " → " if change.moved_to is not None else " ← "
+    for end in (shown_path(other), _move_end(change.path, other)):
+        if len(path) + len(arrow) + len(end) <= room:
+            return path + arrow + end
+    return _cut(path, room - 2) + arrow.rstrip()
+
+
+def _move_end(path: str, other: str) -> str:
+    """The part of the other end of a move that says where it is: its folder if only that
+    changed, its name if only that did."""
+    folder, _, name = path.rpartition("/")
+    other_folder, _, other_name = other.rpartition("/")
+    if name == other_name:
+        return shown_path(other_folder) + "/" if other_folder else "./"
+    return shown_path(other_name) if folder == other_folder else shown_path(other)
+
+
+def _cut(text: str, room: int) -> str:
+    """`text`, shortened from the left to `room` cells."""
+    room = max(room, 1)
+    return text if len(text) <= room else "…" + text[len(text) - room + 1 :]
 
 
 def matches(change: FileChange, wanted: FileFilter) -> bool:
