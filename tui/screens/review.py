@@ -194,7 +194,7 @@ class ReviewScreen(Screen[None]):
         view.split = not view.split
 
     def action_cycle_filter(self) -> None:
-        self.notify(f"Showing {self.query_one(FileList).cycle_filter()} changes")
+        self.notify(f"Filter: {self.query_one(FileList).cycle_filter()}")
 
     def action_close(self) -> None:
         self.dismiss()
@@ -277,7 +277,8 @@ class ReviewScreen(Screen[None]):
     def action_sync(self) -> None:
         preview = sync_preview(self.gate.changes)
         if preview.empty:
-            self.notify(f"Nothing is approved yet: approve with {key_for(self, 'approve')} first")
+            key = key_for(self, "approve")
+            self.notify(f"Nothing is approved yet: press {key} on a change or hunk to approve it")
             return
 
         def confirmed(sync: bool | None) -> None:
@@ -289,7 +290,8 @@ class ReviewScreen(Screen[None]):
     async def _sync(self) -> None:
         report = await self.gate.sync()
         self._conflicts = {issue.path: frozenset(issue.hunks) for issue in report.conflicts}
-        self._report("Synced", report, ("wrote", "deleted"))
+        title = "Synced" if report.written or report.deleted else "Nothing synced"
+        self._report(title, report, ("wrote", "deleted"))
 
     def action_undo(self) -> None:
         self._run(self._undo())

@@ -311,8 +311,10 @@ class WorkspaceScreen(Screen[None]):
             self._changes_arrived(len(event.changes))
 
     def _changes_arrived(self, count: int) -> None:
+        from tui.screens.review import ReviewScreen  # loaded with the first review
+
         grew, self._pending = count > self._pending, count
-        if grew:
+        if grew and not isinstance(self.app.screen, ReviewScreen):  # that shows them already
             self.notify(
                 f"{count} change(s) wait for your review: press {key_for(self, 'review')}.",
                 title=self.project.name,
