@@ -55,13 +55,16 @@ class AirlockApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Airlock"
     BINDINGS = [
+        # f1 first, and a priority binding like the others, so the footer always shows it;
+        # `?` is not priority: it must still type a question mark in the prompt.
+        Binding("f1", "help", "Help", priority=True, id="app.help"),
+        Binding("question_mark", "help", "Help", show=False),
         Binding("ctrl+r", "review", "Review", priority=True, id="app.review"),
         Binding("ctrl+o", "projects", "Projects", priority=True, id="app.projects"),
         Binding("ctrl+l", "vms", "VMs", priority=True, id="app.vms"),
         Binding("ctrl+n", "network", "Network", priority=True, id="app.network"),
         Binding("ctrl+s", "sessions", "Sessions", id="app.sessions"),
         Binding("f2", "mcp", "MCP", id="app.mcp"),
-        Binding("f1,question_mark", "help", "Help", id="app.help"),
         Binding(
             "ctrl+p", "command_palette", "Commands", show=False, priority=True, id="app.commands"
         ),
@@ -253,7 +256,8 @@ class AirlockApp(App[None]):
             return self.questions.oldest is not None
         if action in SCREEN_ACTIONS and isinstance(self.screen, McpApprovalScreen):
             return None
-        return True
+        # A screen's OPENED_BY names the action that shows it: no key for where we are.
+        return getattr(self.screen, "OPENED_BY", None) != action
 
     def on_review_screen_rejections_sent(self, message: ReviewScreen.RejectionsSent) -> None:
         """Rejections go back to the agent as a turn of the workspace, shown there."""

@@ -38,6 +38,8 @@ NO_SERVERS = "No MCP servers in this project: add some with `airlock mcp import`
 class McpScreen(Screen[None]):
     """One row a server: from the config, then as the session's bridge reports it."""
 
+    OPENED_BY = "mcp"
+
     CSS_PATH = "mcp.tcss"
     AUTO_FOCUS = "DataTable"
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -31,6 +31,8 @@ HINT = "One entry a line: example.com, *.example.com (subdomains), host:port. ct
 class NetworkScreen(Screen[None]):
     """Allowed requests in green, denied in red; the allowlist applies as soon as it is saved."""
 
+    OPENED_BY = "network"
+
     CSS_PATH = "network.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back", id="network.back"),

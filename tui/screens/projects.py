@@ -29,6 +29,8 @@ NO_PROJECTS = (
 class ProjectSwitcher(ModalScreen[ProjectConfig | None]):
     """Dismisses with the project to open, or None."""
 
+    OPENED_BY = "projects"
+
     CSS_PATH = "projects.tcss"
     AUTO_FOCUS = "OptionList"
     BINDINGS = [

@@ -58,9 +58,12 @@ ENGINE_ACTIONS = {  # they wait while another engine call runs
 class ReviewScreen(Screen[None]):
     """Review of a started session's pending changes (push it with `ReviewScreen(session)`)."""
 
+    OPENED_BY = "review"
+
     CSS_PATH = "review.tcss"
     AUTO_FOCUS = "FileList"
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Back", id="review.close"),
         Binding("n", "step(1)", "Next hunk", group=HUNK, id="review.next-hunk"),
         Binding("p", "step(-1)", "Previous hunk", group=HUNK, id="review.previous-hunk"),
         Binding("a", "approve", "Approve", id="review.approve"),
@@ -68,13 +71,13 @@ class ReviewScreen(Screen[None]):
         Binding("A", "approve_all", "Approve all pending", group=ALL, id="review.approve-all"),
         Binding("X", "reject_all", "Reject all pending", group=ALL, id="review.reject-all"),
         Binding("s", "sync", "Sync", id="review.sync"),
-        Binding("u", "undo", "Undo sync", id="review.undo"),
+        Binding("u", "undo", "Undo", id="review.undo"),
         Binding("e", "edit", "Edit", id="review.edit"),
         Binding("r", "send_rejections", "Tell agent", id="review.send-rejections"),
-        Binding("v", "toggle_layout", "Layout", id="review.layout"),
-        Binding("f", "cycle_filter", "Filter", id="review.filter"),
+        # Listed by help (f1) and the palette; the footer keeps room for f1 itself.
+        Binding("v", "toggle_layout", "Layout", show=False, id="review.layout"),
+        Binding("f", "cycle_filter", "Filter", show=False, id="review.filter"),
         Binding("c", "compare", "Host vs proposal", show=False, id="review.compare"),
-        Binding("escape", "close", "Back", show=False, id="review.close"),
     ]
 
     busy: reactive[bool] = reactive(False, bindings=True)

@@ -33,6 +33,8 @@ HINT = (
 class SessionsScreen(Screen[str | None]):
     """Dismisses with the id of the session to open in the workspace, or None."""
 
+    OPENED_BY = "sessions"
+
     CSS_PATH = "sessions.tcss"
     AUTO_FOCUS = "DataTable"
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -29,6 +29,8 @@ INSTANCE_ACTIONS = {"start", "stop", "restart", "delete", "shell"}
 class VMScreen(Screen[None]):
     """The instances `limactl list --json` reports, refreshed every few seconds."""
 
+    OPENED_BY = "vms"
+
     CSS_PATH = "vms.tcss"
     AUTO_FOCUS = "DataTable"
     BINDINGS = [

@@ -15,7 +15,9 @@ class PromptInput(TextArea):
     """
     BINDINGS = [
         Binding("enter", "send", "Send", priority=True, id="prompt.send"),
-        Binding("ctrl+j,shift+enter", "newline", "New line", id="prompt.newline"),
+        Binding(
+            "ctrl+j,shift+enter", "newline", "New line", show=False, id="prompt.newline"
+        ),  # the placeholder says so; the footer keeps room for help
     ]
 
     class Submitted(Message):
