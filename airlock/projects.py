@@ -62,6 +62,11 @@ def resolve_project(config: AirlockConfig, name_or_dir: str | Path) -> ProjectCo
     """The project for a CLI `DIR` argument: registered, or an ad-hoc one with defaults."""
     found = find_project(config, name_or_dir)
     if found is not None:
+        if not found.path.is_dir():
+            raise ProjectError(
+                f"the folder of project {found.name!r} is gone: {found.path}",
+                hint=f"put it back, or forget the project: `airlock project remove {found.name}`",
+            )
         return found
     path = real_dir(name_or_dir)
     return ProjectConfig(name=slug(path.name), path=path)

@@ -105,8 +105,10 @@ class Session:
         *,
         sandbox_choice: SandboxChoice | None = None,
         client: anthropic.AsyncAnthropic | None = None,
+        make_current: bool = True,
     ) -> Session:
-        """An existing session (default: the project's current one)."""
+        """An existing session (default: the project's current one), made the current one
+        unless `make_current` is False (a look at another session)."""
         session_id = session_id or current_id(project)
         if session_id is None:
             raise AirlockError(
@@ -119,7 +121,8 @@ class Session:
         choice: SandboxChoice | None = sandbox_choice
         if record.sandbox in ("lima", "bwrap"):
             choice = "lima" if record.sandbox == "lima" else "bwrap"
-        set_current(project, record.id)
+        if make_current:
+            set_current(project, record.id)
         return cls(project, config, record, sandbox_choice=choice, client=client)
 
     # -- events ------------------------------------------------------------------
@@ -294,12 +297,17 @@ class Session:
         self.emit(ChangesUpdated(changes=[ChangeInfo.of(change) for change in changes]))
 
 
-def _client_from_env(retries: int) -> anthropic.AsyncAnthropic:
+def require_api_key() -> None:
+    """Fail, with the fix, when the environment has no key for the Messages API."""
     if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
         raise AirlockError(
             "ANTHROPIC_API_KEY is not set",
             hint="export ANTHROPIC_API_KEY=… (or try `airlock demo`, which needs no key)",
         )
+
+
+def _client_from_env(retries: int) -> anthropic.AsyncAnthropic:
+    require_api_key()
     return anthropic.AsyncAnthropic(max_retries=retries)
 
 

@@ -203,3 +203,24 @@ def test_demo_headless_runs_to_the_end_with_changes_pending(tmp_path: Path) -> N
     )
     assert more.returncode == 0, more.stderr
     assert "I only know this one script" in more.stdout
+
+
+def test_a_project_whose_folder_is_gone_is_one_clear_line(cli: CliRunner, tmp_path: Path) -> None:
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    assert cli("project", "add", folder).code == 0
+    folder.rmdir()
+    result = cli("sandbox", "exec", "gone", "--", "ls")
+    assert result.code != 0 and "Traceback" not in result.err
+    assert "the folder of project 'gone' is gone" in result.err
+    assert "airlock project remove gone" in result.err
+
+
+def test_a_run_without_a_key_leaves_the_current_session_alone(
+    cli: CliRunner, project: Path
+) -> None:
+    cli("sandbox", "exec", project, "--", "sh", "-c", "echo n > n.txt")
+    failed = cli("run", project, "--prompt", "hi")
+    assert failed.code != 0 and "ANTHROPIC_API_KEY is not set" in failed.err
+    assert [c["path"] for c in json.loads(cli("changes", project, "--json").out)] == ["n.txt"]
+    assert cli("sessions", project).out.count("\n") == 2  # header + the one session

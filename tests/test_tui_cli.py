@@ -105,3 +105,17 @@ def test_the_app_module_leaves_the_sdk_to_a_background_load() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout == "False False\n", result.stderr
+
+
+def test_without_a_terminal_the_app_refuses_instead_of_spinning(tmp_path: Path) -> None:
+    for argv in (["open", str(tmp_path)], ["demo", str(tmp_path / "demo")], []):
+        result = subprocess.run(
+            [sys.executable, "-m", "airlock", *argv],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2, argv
+        assert "needs a terminal" in result.stderr
+    assert not (tmp_path / "demo").exists()  # refused before the demo folder was made

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,15 @@ def register(sub: Any) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from airlock.demo.setup import prepare_folder
 
+    interactive = not (args.headless or args.json)
+    if interactive:
+        from airlock.commands.ui import need_terminal
+
+        need_terminal()
     folder = prepare_folder(Path(args.dir) if args.dir else None)
-    if not (args.headless or args.json):
+    if interactive:
         return _interactive(folder, args)
-    print(f"demo folder: {folder}")
+    print(f"demo folder: {folder}", file=sys.stderr if args.json else sys.stdout)
     return run_async(_headless(folder, args))
 
 
@@ -79,7 +85,8 @@ async def _headless(folder: Path, args: argparse.Namespace) -> int:
         )
         printer = EventPrinter(as_json=args.json)
         session.listeners.append(printer)
-        printer.line("(running with the demo model: scripted, no API key, no real Claude)")
+        if not args.json:  # JSON lines only on stdout
+            printer.line("(running with the demo model: scripted, no API key, no real Claude)")
         async with started(session):
             await session.run_prompt(DEMO_PROMPT)
             pending = len(session.gate.changes)

@@ -12,11 +12,14 @@ NO_NEWLINE = "\\ No newline at end of file"
 def _size(value: int | None) -> str:
     if value is None:
         return "-"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value //= 1024
-    return str(value)
+    if value < 1024:
+        return f"{value} B"
+    size = float(value)
+    for unit in ("KiB", "MiB", "GiB"):
+        size /= 1024
+        if size < 1024 or unit == "GiB":
+            break
+    return f"{size:.1f} {unit}"
 
 
 def change_lines(change: FileChange) -> list[str]:
@@ -39,7 +42,8 @@ def change_lines(change: FileChange) -> list[str]:
         lines.append(f"symlink {path}: {before} → {after}")
     if change.binary:
         lines.append(
-            f"binary file {path}: {_size(change.old_size)} → {_size(change.new_size)}"
+            f"binary or too large to diff {path}: "
+            f"{_size(change.old_size)} → {_size(change.new_size)}"
             f" (sha256 {(change.new_digest or '-')[:12]})"
         )
     if not change.hunks:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shlex
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airlock.commands.common import project_for, run_async, select_changes, started
@@ -64,7 +66,7 @@ def _session(args: argparse.Namespace) -> Session:
     from airlock.session import Session
 
     config, project = project_for(args.dir)
-    return Session.resume(project, config, args.session)
+    return Session.resume(project, config, args.session, make_current=False)
 
 
 def _other_pending(session: Session) -> None:
@@ -132,7 +134,7 @@ async def _approve(args: argparse.Namespace) -> int:
             return 0
         report = await gate.sync()
         await session.refresh()
-    return print_report(report)
+    return print_report(report, session.project.path)
 
 
 async def _reject(args: argparse.Namespace) -> int:
@@ -202,8 +204,8 @@ def _need_paths(args: argparse.Namespace) -> None:
         raise UsageError("give PATH… or --all (not both)")
 
 
-def print_report(report: SyncReport) -> int:
-    """Print what a sync did; exit 1 when something could not be synced."""
+def print_report(report: SyncReport, folder: Path) -> int:
+    """Print what a sync of `folder` did; exit 1 when something could not be synced."""
     for path in report.written:
         print(paint(f"wrote    {sanitize(path)}", "green"))
     for path in report.deleted:
@@ -213,7 +215,8 @@ def print_report(report: SyncReport) -> int:
     for issue in report.refused:
         print(paint(f"refused  {sanitize(issue.path)}: {issue.reason}", "yellow"))
     if report.sync_id:
-        print(f"sync {report.sync_id}: undo with `airlock undo DIR {report.sync_id}`")
+        undo = shlex.join(["airlock", "undo", str(folder), report.sync_id])
+        print(f"sync {report.sync_id}: undo with `{undo}`")
     elif not report.conflicts and not report.refused:
         print("nothing to sync")
-    return 1 if report.conflicts else 0
+    return 1 if report.conflicts or report.refused else 0

@@ -55,8 +55,8 @@ def register(sub: Any) -> None:
     sessions.set_defaults(handler=_sessions)
 
 
-def _open(args: argparse.Namespace, resume: bool) -> Session:
-    from airlock.session import Session
+def _open(args: argparse.Namespace, resume: bool, *, agent: bool = False) -> Session:
+    from airlock.session import Session, require_api_key
 
     config, project = project_for(args.dir)
     if resume:
@@ -64,6 +64,8 @@ def _open(args: argparse.Namespace, resume: bool) -> Session:
         if getattr(args, "model", None):
             session.record.model = args.model
         return session
+    if agent:
+        require_api_key()  # before a new session takes the place of the current one
     return Session.create(
         project, config, model=getattr(args, "model", None), sandbox_choice=args.sandbox
     )
@@ -73,7 +75,7 @@ async def _run(args: argparse.Namespace) -> int:
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
     if not prompt.strip():
         raise UsageError("the prompt is empty")
-    session = _open(args, args.resume)
+    session = _open(args, args.resume, agent=True)
     printer = EventPrinter(as_json=args.json)
     session.listeners.append(printer)
     if args.yes_mcp:

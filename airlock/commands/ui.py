@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING, Any
 
 from airlock.commands.common import SANDBOX_CHOICES
@@ -43,6 +44,17 @@ def _open(args: argparse.Namespace) -> int:
     return run_app(config, Opening(project, config, sandbox=args.sandbox))
 
 
+def need_terminal() -> None:
+    """Refuse to start the full-screen app without a terminal to draw on and read keys from."""
+    from airlock.errors import UsageError
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "the full-screen app needs a terminal (stdin and stdout are not one)",
+            hint="for scripts: `airlock run DIR --prompt …` or `airlock demo --headless`",
+        )
+
+
 def themed_config(args: argparse.Namespace) -> AirlockConfig:
     """The config, with `--theme NAME` checked, applied and saved when given."""
     from airlock.config import load_config, save_config
@@ -61,6 +73,7 @@ def themed_config(args: argparse.Namespace) -> AirlockConfig:
 
 
 def run_app(config: AirlockConfig, opening: Opening | None) -> int:
+    need_terminal()
     from tui.app import AirlockApp
 
     app = AirlockApp(config, opening)
