@@ -33,6 +33,21 @@ def real_dir(path: Path | str) -> Path:
     return candidate.resolve()
 
 
+def project_dir(path: Path | str) -> Path:
+    """`real_dir`, refusing a folder that holds Airlock's own config, data or state: the
+    agent would see (and a sync could change) other projects' journals and sessions."""
+    folder = real_dir(path)
+    paths = airlock_paths()
+    for own in (paths.config_dir, paths.data_dir, paths.state_dir):
+        own = own.resolve()
+        if own == folder or folder in own.parents:
+            raise ProjectError(
+                f"{folder} holds Airlock's own files ({own})",
+                hint="pick a folder inside it, or move Airlock's (XDG_*_HOME) elsewhere",
+            )
+    return folder
+
+
 def find_project(config: AirlockConfig, name_or_path: str | Path) -> ProjectConfig | None:
     """A registered project by name, or by the folder it points at."""
     for project in config.projects:
@@ -68,14 +83,14 @@ def resolve_project(config: AirlockConfig, name_or_dir: str | Path) -> ProjectCo
                 hint=f"put it back, or forget the project: `airlock project remove {found.name}`",
             )
         return found
-    path = real_dir(name_or_dir)
+    path = project_dir(name_or_dir)
     return ProjectConfig(name=slug(path.name), path=path)
 
 
 def add_project(path: Path | str, name: str | None = None) -> ProjectConfig:
     """Register a folder; names and folders are unique."""
     config = load_config()
-    resolved = real_dir(path)
+    resolved = project_dir(path)
     existing = find_project(config, resolved)
     if existing is not None and existing.path == resolved:
         raise ProjectError(f"{resolved} is already the project {existing.name!r}")

@@ -170,6 +170,14 @@ class Session:
         if recovery.rolled_back:
             undone = ", ".join(recovery.rolled_back)
             self.emit(Status(message=f"rolled back an interrupted sync ({undone})"))
+        if self.record.loaded and not await self._sandbox.holds_copy():
+            self.emit(
+                Status(
+                    message="the sandbox no longer holds this session's copy (was its VM "
+                    "deleted?): what the agent changed there is lost; copying the project again"
+                )
+            )
+            self.record.loaded = False
         if not self.record.loaded:
             files = sum(1 for entry in self._gate.baseline.values() if entry.type == "file")
             self.emit(Status(message=f"copying {files} files into the sandbox…"))

@@ -145,18 +145,29 @@ def test_project_add_list_remove(cli: CliRunner, tmp_path: Path) -> None:
 
 def test_project_add_rejects_missing_folder_and_bad_name(cli: CliRunner, tmp_path: Path) -> None:
     assert "no such folder" in cli("project", "add", tmp_path / "nope").err
-    assert "invalid project name" in cli("project", "add", tmp_path, "--name", "a b").err
+    (tmp_path / "p").mkdir()
+    assert "invalid project name" in cli("project", "add", tmp_path / "p", "--name", "a b").err
 
 
 def test_project_list_json_is_an_array(cli: CliRunner, tmp_path: Path) -> None:
     import json
 
-    cli("project", "add", tmp_path, "--name", "p1")
+    (tmp_path / "p").mkdir()
+    cli("project", "add", tmp_path / "p", "--name", "p1")
     data = json.loads(cli("project", "list", "--json").out)
-    assert data[0]["name"] == "p1" and data[0]["path"] == str(tmp_path)
+    assert data[0]["name"] == "p1" and data[0]["path"] == str(tmp_path / "p")
 
 
 def test_default_model_is_not_deprecated_by_the_sdk() -> None:
     from anthropic._data import DEPRECATED_MODELS
 
     assert AirlockConfig().model not in DEPRECATED_MODELS
+
+
+def test_a_folder_holding_airlock_s_own_files_is_refused(cli: CliRunner) -> None:
+    own = airlock_paths().data_dir
+    own.mkdir(parents=True, exist_ok=True)
+    for folder in (own.parent.parent, own):
+        result = cli("project", "add", folder)
+        assert result.code != 0 and "holds Airlock's own files" in result.err
+    assert load_config().projects == []

@@ -22,9 +22,11 @@ def test_remembered_notes_reach_the_next_sessions_system_prompt(
             Reply(blocks=[Text(text="new session")]),
         ]
     )
-    assert cli("run", tmp_path, "--prompt", "remember tabs").code == 0
-    assert "Prefers tabs." in cli("memory", tmp_path).out
-    assert cli("run", tmp_path, "--prompt", "hello again").code == 0  # a new session
+    project = tmp_path / "proj"
+    project.mkdir()
+    assert cli("run", project, "--prompt", "remember tabs").code == 0
+    assert "Prefers tabs." in cli("memory", project).out
+    assert cli("run", project, "--prompt", "hello again").code == 0  # a new session
     assert "Prefers tabs." in server.requests[-1].system_text()
     assert "Prefers tabs." not in server.requests[0].system_text()
 

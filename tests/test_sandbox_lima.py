@@ -26,6 +26,7 @@ from airlock.sandbox.base import SandboxError
 from airlock.sandbox.lima import STATE_FILE, LimaSandbox, instance_name
 from airlock.sandbox.lima_egress import PORT_BASE, PORT_SPAN, choose_port, derived_port
 from airlock.session import Session
+from lima.limactl import Limactl
 from lima.models import Instance
 from tests.fakes import miniyaml
 from tests.fakes.lima import FakeLima
@@ -518,3 +519,30 @@ async def test_the_fake_limactl_takes_params_like_lima(
     started = await box.limactl.run(["start", "--param", "AIRLOCK_PROXY_PORT=23456", box.name])
     assert started.exit_code == 0
     assert lima_params_on_disk(fake_limactl, box.name)["AIRLOCK_PROXY_PORT"] == "23456"
+
+
+async def test_a_deleted_vm_is_noticed_and_never_shows_the_project_as_deleted(
+    fake_limactl: FakeLima, tmp_path: Path
+) -> None:
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "a.txt").write_text("a\n")
+    session = Session.create(project(tmp_path), AirlockConfig(), sandbox_choice="lima")
+    await session.start()
+    try:
+        await session.exec("echo precious > precious.txt")
+        assert [c.path for c in await session.refresh()] == ["precious.txt"]
+        name = session.sandbox.name  # type: ignore[attr-defined]
+    finally:
+        await session.close()
+    await Limactl().delete(name, force=True)
+
+    statuses: list[str] = []
+    again = Session.resume(project(tmp_path), AirlockConfig())
+    again.listeners.append(lambda event: statuses.append(getattr(event, "message", "")))
+    await again.start()
+    try:
+        assert any("no longer holds this session's copy" in s for s in statuses)
+        assert await again.refresh() == []  # the project as it is, not all of it deleted
+        assert (fake_limactl.workspace(name) / "a.txt").read_text() == "a\n"
+    finally:
+        await again.close()

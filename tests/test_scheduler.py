@@ -112,7 +112,8 @@ async def test_scheduled_run_leaves_changes_pending_and_carries_memory(
 
 
 def test_task_cli_adds_lists_and_disables(cli: CliRunner, tmp_path: Path) -> None:
-    cli("project", "add", tmp_path, "--name", "notes")
+    (tmp_path / "notes").mkdir()
+    cli("project", "add", tmp_path / "notes")
     added = cli("task", "add", "notes", "daily", "--schedule", WEEKDAYS_9, "--prompt", "Tidy")
     assert added.code == 0
     assert (

@@ -108,7 +108,8 @@ def test_the_app_module_leaves_the_sdk_to_a_background_load() -> None:
 
 
 def test_without_a_terminal_the_app_refuses_instead_of_spinning(tmp_path: Path) -> None:
-    for argv in (["open", str(tmp_path)], ["demo", str(tmp_path / "demo")], []):
+    (tmp_path / "proj").mkdir()
+    for argv in (["open", str(tmp_path / "proj")], ["demo", str(tmp_path / "demo")], []):
         result = subprocess.run(
             [sys.executable, "-m", "airlock", *argv],
             stdin=subprocess.DEVNULL,

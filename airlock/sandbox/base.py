@@ -20,11 +20,23 @@ WORKSPACE = "/workspace"
 
 OnProgress = Callable[[str], None]
 
-__all__ = ["WORKSPACE", "ExecResult", "OnOutput", "OnProgress", "Sandbox", "SandboxError"]
+__all__ = [
+    "WORKSPACE",
+    "ExecResult",
+    "OnOutput",
+    "OnProgress",
+    "Sandbox",
+    "SandboxError",
+    "WorkspaceLost",
+]
 
 
 class SandboxError(AirlockError):
     """The sandbox could not be created, reached or used."""
+
+
+class WorkspaceLost(SandboxError):
+    """`/workspace` no longer holds the copy this session loaded (its VM was rebuilt)."""
 
 
 class Sandbox(Protocol):
@@ -76,7 +88,12 @@ class Sandbox(Protocol):
         ...
 
     async def scan(self) -> Manifest:
-        """The manifest of `/workspace`, hashing only what changed since `load`."""
+        """The manifest of `/workspace`, hashing only what changed since `load`
+        (`WorkspaceLost` if it is not that copy any more)."""
+        ...
+
+    async def holds_copy(self) -> bool:
+        """Whether `/workspace` still holds the copy `load` put there (with its edits)."""
         ...
 
     async def read(self, paths: Sequence[str]) -> dict[str, bytes]:

@@ -169,6 +169,9 @@ class BwrapSandbox:
         self._spawned.add(process)
         return process
 
+    async def holds_copy(self) -> bool:
+        return self.workspace.is_dir() and (self.root / LOADED_FILE).is_file()
+
     async def load(self, baseline: Manifest, store: ObjectStore) -> None:
         """Make the staging copy equal to `baseline`, redoing only what differs."""
         await asyncio.to_thread(self._load, baseline, store)

@@ -32,7 +32,14 @@ from airlock.network.lima_firewall import HOST_ADDRESS, lima_params
 from airlock.review.models import Entry, EntryType, Manifest
 from airlock.review.store import ObjectStore
 from airlock.safefs import UnsafePathError, rel_parts
-from airlock.sandbox.base import WORKSPACE, ExecResult, OnOutput, OnProgress, SandboxError
+from airlock.sandbox.base import (
+    WORKSPACE,
+    ExecResult,
+    OnOutput,
+    OnProgress,
+    SandboxError,
+    WorkspaceLost,
+)
 from airlock.sandbox.lima_claim import (
     forget_parked,
     holder,
@@ -50,6 +57,7 @@ from airlock.sandbox.lima_scripts import (
     HASH,
     KILL,
     LOAD,
+    LOST_EXIT,
     READ,
     SCAN,
     exec_argv,
@@ -267,6 +275,13 @@ class LimaSandbox:
                 self._state = state if state.instance == self.name else None
         return self._state
 
+    async def holds_copy(self) -> bool:
+        try:
+            await self.scan()
+        except WorkspaceLost:
+            return False
+        return True
+
     async def scan(self) -> Manifest:
         """One guest-side pass; only files changed since `load` are hashed there."""
         async with self._workspace():
@@ -410,6 +425,10 @@ class LimaSandbox:
             )
         if result.timed_out:
             raise SandboxError(f"could not {what} the Lima sandbox within {SCRIPT_TIMEOUT:g} s")
+        if result.exit_code == LOST_EXIT and script is SCAN:
+            raise WorkspaceLost(
+                f"the VM {self.name} no longer holds this session's copy of the project"
+            )
         if result.exit_code != 0:
             lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
             detail = lines[-1] if lines else f"exit code {result.exit_code}"

@@ -14,6 +14,7 @@ from airlock.sandbox.base import WORKSPACE
 GUEST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 EXEC_DIR = "/tmp/airlock-exec"  # session ids of running commands, by token
 LOADED_MARKER = ".airlock-loaded"  # in the guest user's home: its mtime is the load time
+LOST_EXIT = 3  # SCAN: /workspace is not the copy loaded at the given time
 GRACE = 10  # seconds the guest-side `timeout` waits beyond the host's
 
 # $1 token, $2 time limit in seconds (0: none), then NAME=VALUE… and the command.
@@ -54,8 +55,11 @@ sleep 0.05  # later changes land in a later timestamp tick than the marker
 
 # $1 load time. Every path: "type size mode mtime ctime ./path" NUL "link target" NUL;
 # then "=" NUL; then "sha256  ./path" NUL for each file whose ctime is after the load.
+# Exit LOST_EXIT when the load marker is not from that load (the VM was rebuilt).
 SCAN = rf"""
 cd {WORKSPACE} || exit 1
+loaded=$(find "$HOME/{LOADED_MARKER}" -maxdepth 0 -printf '%T@' 2>/dev/null)
+[ "$1" = 0 ] || [ "$loaded" = "$1" ] || {{ echo "not the copy of $1" >&2; exit {LOST_EXIT}; }}
 find . -mindepth 1 -printf '%y %s %m %T@ %C@ %p\0%l\0'
 printf '=\0'
 find . -mindepth 1 -type f -newerct "@$1" -print0 | xargs -0r sha256sum -z --
