@@ -178,7 +178,10 @@ def _delete(args: argparse.Namespace) -> int:
             f"stop it first (`airlock vm stop {args.name}`), or delete it with --force",
         )
     asyncio.run(limactl.delete(args.name, force=args.force))
-    print(f"deleted {args.name} (the project folders on this machine are untouched)")
+    print(
+        f"deleted {args.name}: the project folders on this machine are untouched; changes "
+        "its sessions proposed and you had not synced went with it"
+    )
     return 0
 
 

@@ -140,7 +140,10 @@ class VMScreen(Screen[None]):
         if instance is None:
             return
         running = " It is running: it will be stopped first." if instance.running else ""
-        question = f"Delete {instance.name} and its disk?{running} Project folders are not touched."
+        question = (
+            f"Delete {instance.name} and its disk?{running} Project folders are not touched, "
+            "but changes its sessions proposed and you have not synced are lost."
+        )
 
         def answered(yes: bool | None) -> None:
             if yes:
