@@ -224,6 +224,20 @@ async def test_rejecting_the_only_hunk_of_a_new_file_removes_it(env: GateEnv) ->
     assert await env.gate.refresh() == []
 
 
+async def test_rejecting_a_new_file_takes_the_folders_made_for_it_too(env: GateEnv) -> None:
+    await env.run("mkdir -p sub/deep new && echo n > sub/deep/n.txt && echo k > new/k.txt")
+    await env.gate.refresh()
+    await env.gate.reject("sub/deep/n.txt")
+    await env.gate.reject("new/k.txt")
+    assert await env.gate.refresh() == []  # no empty `sub/deep` or `new` left behind
+    assert not (env.sandbox.workspace / "sub").exists()
+    await env.run("mkdir -p notes/drafts && echo d > notes/drafts/d.txt && echo x > x.txt")
+    await env.gate.refresh()
+    await env.gate.reject("notes/drafts/d.txt")  # notes/ was there before: it stays
+    assert [c.path for c in await env.gate.refresh()] == ["x.txt"]
+    assert env.sandbox_bytes("notes/todo.md") == b"- one\n"
+
+
 async def test_approving_a_deleted_folder_approves_what_it_held(env: GateEnv) -> None:
     await env.run("rm -r notes && ln -s a.txt alias")
     await env.gate.refresh()

@@ -260,6 +260,25 @@ class ReviewGate:
             self._state.files.pop(change.path, None)
         self._changes = [change for change in self._changes if change.path not in gone]
         self._state.save(self.state_dir / REVIEW_FILE)
+        await self._drop_emptied_folders(gone)
+
+    async def _drop_emptied_folders(self, gone: set[str]) -> None:
+        """Remove the new folders that held only what was just reverted (`mkdir -p` for a
+        rejected file), so they do not turn up as changes of their own."""
+        made = {
+            parent for path in gone for parent in _parents(path) if parent not in self._baseline
+        }
+        if not made:
+            return
+        current = await self.sandbox.scan()
+        only_folders = {
+            folder
+            for folder in made
+            if folder in current and all(p in made for p in current if p.startswith(folder + "/"))
+        }
+        outermost = {f for f in only_folders if not any(p in only_folders for p in _parents(f))}
+        if outermost:
+            await self.sandbox.revert(dict.fromkeys(outermost), self.store)
 
     def _rediff(self, change: FileChange, data: bytes) -> None:
         """Update a file change for new sandbox content written by the gate itself."""
@@ -358,6 +377,12 @@ def _approve_hunks(change: FileChange, review: FileReview, hunks: list[int]) -> 
     review.hunks = sorted(set(hunks))
     if change.hunks and {h.index for h in change.hunks} <= set(review.hunks):
         review.decision = Decision.APPROVED
+
+
+def _parents(path: str) -> list[str]:
+    """ "a/b/c" -> ["a/b", "a"]."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
 
 
 def _batches(sizes: dict[str, int]) -> list[list[str]]:
