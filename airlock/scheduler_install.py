@@ -3,12 +3,13 @@ that runs `airlock run-due` every minute, so tasks run without the TUI open."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import sys
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from airlock.atomic import write_atomic
 from airlock.errors import AirlockError
@@ -20,6 +21,27 @@ LAUNCHD_LABEL = "dev.airlock.run-due"
 class InstalledFiles(BaseModel):
     files: list[Path]
     next_steps: list[str]  # commands for the user to activate them
+    env_file: Path = Field(default_factory=lambda: env_file())  # read by `run-due`
+
+
+def env_file() -> Path:
+    """NAME=VALUE lines `run-due` adds to its environment (the API key, for a timer)."""
+    from airlock.paths import airlock_paths
+
+    return airlock_paths().config_dir / "env"
+
+
+def load_env_file(path: Path | None = None) -> None:
+    """Set the variables of the env file that the environment does not already have."""
+    try:
+        text = (path or env_file()).read_text(encoding="utf-8")
+    except OSError:
+        return
+    for line in text.splitlines():
+        name, sep, value = line.strip().partition("=")
+        name = name.removeprefix("export ").strip()
+        if sep and name and not name.startswith("#"):
+            os.environ.setdefault(name, value.strip().strip("'\""))
 
 
 def airlock_command() -> list[str]:

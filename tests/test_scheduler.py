@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from airlock.config import AirlockConfig, ProjectConfig, TaskConfig, load_config
+from airlock.config import AirlockConfig, ProjectConfig, TaskConfig, load_config, save_config
 from airlock.demo.messages_server import Reply, Text, ToolUse
 from airlock.memory import append_note
 from airlock.scheduler import (
@@ -20,7 +21,7 @@ from airlock.scheduler import (
     run_due,
     task_lock,
 )
-from airlock.scheduler_install import install
+from airlock.scheduler_install import env_file, install, load_env_file
 from airlock.sessions import list_records
 from tests.conftest import CliRunner
 from tests.scripted_api import ScriptedApi
@@ -136,3 +137,25 @@ def test_install_writes_a_systemd_timer_or_a_launchd_agent(tmp_path: Path) -> No
     mac = install(home=tmp_path, platform="darwin")
     plist = mac.files[0].read_text()
     assert "<string>run-due</string>" in plist and "StartInterval" in plist
+
+
+async def test_a_failed_run_shows_in_the_task_list(tmp_path: Path, cli: CliRunner) -> None:
+    config = config_with(tmp_path)  # and no API key
+    save_config(config)
+    await run_due(config, clock=lambda: FRIDAY_10)
+    (run,) = await run_due(config, clock=lambda: dt.datetime(2026, 11, 30, 9, 0, 30))
+    assert run.result.startswith("error: ANTHROPIC_API_KEY is not set")
+    assert "(error: ANTHROPIC_API_KEY is not set)" in cli("task", "list").out
+
+
+def test_run_due_takes_the_key_from_the_env_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = env_file()
+    env.parent.mkdir(parents=True, exist_ok=True)
+    env.write_text("# for the timer\nexport ANTHROPIC_API_KEY='from-file'\nNO_COLOR=1\n")
+    monkeypatch.setenv("NO_COLOR", "0")  # what the environment has already wins
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)  # and is restored after the test
+    load_env_file()
+    assert os.environ["ANTHROPIC_API_KEY"] == "from-file"
+    assert os.environ["NO_COLOR"] == "0"

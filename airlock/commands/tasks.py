@@ -88,6 +88,8 @@ def _list(args: argparse.Namespace) -> int:
             known = state.tasks.get(task_key(project, task), TaskState(anchor=now))
             upcoming = f"{next_run(task, known):%a %Y-%m-%d %H:%M}" if task.enabled else "off"
             last = f"{known.last_run:%Y-%m-%d %H:%M}" if known.last_run else "never"
+            if known.last_result:
+                last += f" ({known.last_result[:40]})"
             rows.append([project.name, task.name, task.schedule, upcoming, last, task.prompt[:40]])
     if not rows:
         print("no scheduled tasks: add one with `airlock task add PROJECT NAME --schedule …`")
@@ -109,7 +111,9 @@ def _report(run: Any) -> None:
 async def _run_due() -> int:
     from airlock.config import load_config
     from airlock.scheduler import run_due
+    from airlock.scheduler_install import load_env_file
 
+    load_env_file()  # a timer starts us without the login shell's environment
     runs = await run_due(load_config())
     for run in runs:
         _report(run)
@@ -124,6 +128,10 @@ def _scheduler(args: argparse.Namespace) -> int:
         for path in installed.files:
             print(f"wrote {path}")
         print("activate it with:\n  " + "\n  ".join(installed.next_steps))
+        print(
+            f"the timer does not see your shell's environment: put ANTHROPIC_API_KEY=… (and "
+            f"ANTHROPIC_BASE_URL=… if you use one) in {installed.env_file}, mode 600"
+        )
         return 0
     from airlock.config import load_config
     from airlock.scheduler import run_forever
