@@ -77,6 +77,12 @@ def resolve_project(config: AirlockConfig, name_or_dir: str | Path) -> ProjectCo
     """The project for a CLI `DIR` argument: registered, or an ad-hoc one with defaults."""
     found = find_project(config, name_or_dir)
     if found is not None:
+        here = Path(name_or_dir).expanduser()
+        if found.name == str(name_or_dir) and here.is_dir() and here.resolve() != found.path:
+            raise ProjectError(
+                f"{name_or_dir!r} is both the project at {found.path} and a folder here",
+                hint=f"say which: ./{name_or_dir} for the folder, or {found.path}",
+            )
         if not found.path.is_dir():
             raise ProjectError(
                 f"the folder of project {found.name!r} is gone: {found.path}",

@@ -224,3 +224,14 @@ def test_a_run_without_a_key_leaves_the_current_session_alone(
     assert failed.code != 0 and "ANTHROPIC_API_KEY is not set" in failed.err
     assert [c["path"] for c in json.loads(cli("changes", project, "--json").out)] == ["n.txt"]
     assert cli("sessions", project).out.count("\n") == 2  # header + the one session
+
+
+def test_a_project_name_that_is_also_a_folder_here_is_ambiguous(
+    cli: CliRunner, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("project", "add", project, "--name", "other").code == 0
+    (tmp_path / "other").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = cli("changes", "other")
+    assert result.code != 0 and "is both the project at" in result.err
+    assert cli("sandbox", "exec", "./other", "--", "true").code == 0  # the folder, as asked
