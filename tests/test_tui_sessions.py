@@ -65,7 +65,7 @@ async def test_sessions_are_listed_newest_first_opened_and_deleted(
             ("▶", "idle", "second prompt"),
             ("", "idle", "first prompt"),
         ]
-        await pilot.press("down", "enter")
+        await pilot.press("j", "k", "j", "enter")  # j/k move as in the review
         await wait_until(pilot, lambda: screen.header.activity == "ready")
         assert pilot.app.screen is screen
         text = conversation_text(pilot)

@@ -1,5 +1,5 @@
-"""What the screens that list things in a `DataTable` share: coloured status words and the
-key of the row under the cursor."""
+"""What the screens that list things in a `DataTable` share: j/k like the review's file
+list, coloured status words and the key of the row under the cursor."""
 
 from __future__ import annotations
 
@@ -9,7 +9,17 @@ from typing import Any
 from rich.style import Style
 from rich.text import Text
 from textual.app import App
+from textual.binding import Binding
 from textual.widgets import DataTable
+
+
+class RowTable(DataTable[Any]):
+    """A row-cursor table that also moves with j and k."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
 
 
 def status_text(app: App[Any], status: str, colours: Mapping[str, str]) -> Text:

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Markdown
 
 from tui.keys import user_actions
+from tui.tables import RowTable
 
 INTRO = """\
 # Airlock
@@ -53,7 +54,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
             yield Markdown(INTRO)
-            yield DataTable(cursor_type="row", zebra_stripes=True)
+            yield RowTable(cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -22,7 +22,7 @@ from airlock.errors import AirlockError
 from airlock.events import Event, McpServerStatus
 from airlock.projects import find_project, update_project
 from airlock.sanitize import sanitize
-from tui.tables import cursor_key, status_text
+from tui.tables import RowTable, cursor_key, status_text
 
 if TYPE_CHECKING:
     from airlock.session import Session
@@ -56,7 +56,7 @@ class McpScreen(Screen[None]):
         self.saved: dict[str, McpPolicy] = {server.name: server.policy for server in project.mcp}
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="servers", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="servers", cursor_type="row", zebra_stripes=True)
         yield Static(id="server-detail")
         yield Footer()
 

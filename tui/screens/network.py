@@ -20,6 +20,7 @@ from airlock.network.allowlist import Allowlist
 from airlock.network.netlog import read_network_log
 from airlock.projects import find_project, update_project
 from airlock.sanitize import sanitize
+from tui.tables import RowTable
 
 if TYPE_CHECKING:
     from airlock.session import Session
@@ -48,7 +49,7 @@ class NetworkScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield DataTable(id="requests", cursor_type="row")
+            yield RowTable(id="requests", cursor_type="row")
             with Vertical(id="allow"):
                 yield Static(HINT, classes="hint", markup=False)
                 yield TextArea("\n".join(self.project.allowlist), id="allowlist")

@@ -17,7 +17,7 @@ from airlock.errors import AirlockError
 from airlock.sanitize import sanitize
 from airlock.sessions import SessionRecord, delete_session, list_records
 from tui.screens.confirm import ConfirmScreen
-from tui.tables import cursor_key, status_text
+from tui.tables import RowTable, cursor_key, status_text
 from tui.task_news import seen_ids
 
 COLUMNS = ("", "Started", "Status", "Pending", "Task", "First prompt")
@@ -51,7 +51,7 @@ class SessionsScreen(Screen[str | None]):
         self.records: dict[str, SessionRecord] = {}
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="sessions", cursor_type="row", zebra_stripes=True)
         yield Static(HINT, id="sessions-hint", markup=False)
         yield Footer()
 

@@ -17,7 +17,7 @@ from lima.limactl import Limactl
 from lima.models import Instance, format_bytes
 from lima.progress import PHASES, StartProgress
 from tui.screens.confirm import ConfirmScreen
-from tui.tables import cursor_key, status_text
+from tui.tables import RowTable, cursor_key, status_text
 
 REFRESH_SECONDS = 5.0
 NO_LIMA = "Without Lima, Airlock sandboxes projects with bubblewrap (Linux only)."
@@ -51,7 +51,7 @@ class VMScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="missing", markup=False)
-        yield DataTable(id="instances", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="instances", cursor_type="row", zebra_stripes=True)
         with Vertical(id="starting"):
             yield ProgressBar(total=len(PHASES), show_eta=False, id="progress")
             yield Log(max_lines=200, id="start-log")
