@@ -176,16 +176,21 @@ def test_run_continue_resumes_the_conversation(
     assert sessions.count("\n") == 2  # header + one session
 
 
-def test_demo_headless_runs_to_the_end_with_changes_pending(tmp_path: Path) -> None:
-    folder = tmp_path / "demo"
-    env = {**os.environ, "NO_COLOR": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "airlock", "demo", str(folder), "--headless"],
+def airlock_process(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    """`airlock ARGV…` run as its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "airlock", *argv],
         capture_output=True,
         text=True,
         env=env,
         timeout=120,
     )
+
+
+def test_demo_headless_runs_to_the_end_with_changes_pending(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    env = {**os.environ, "NO_COLOR": "1"}
+    result = airlock_process(env, "demo", str(folder), "--headless")
     assert result.returncode == 0, result.stderr
     assert "demo model" in result.stdout
     assert "$ ls -la" in result.stdout
@@ -194,13 +199,7 @@ def test_demo_headless_runs_to_the_end_with_changes_pending(tmp_path: Path) -> N
     assert (folder / "todo.txt").exists()
     # Carried on outside `airlock demo` (no API key), it still talks to the scripted model.
     env.pop("ANTHROPIC_API_KEY", None)
-    more = subprocess.run(
-        [sys.executable, "-m", "airlock", "run", str(folder), "--prompt", "more", "--continue"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    more = airlock_process(env, "run", str(folder), "--prompt", "more", "--continue")
     assert more.returncode == 0, more.stderr
     assert "I only know this one script" in more.stdout
 

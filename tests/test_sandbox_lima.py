@@ -384,12 +384,17 @@ def lima_params_on_disk(fake: FakeLima, name: str) -> dict[str, str]:
     return dict(data["param"])
 
 
+def lima_session(tmp_path: Path) -> Session:
+    """A new Lima session on a project of one file."""
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "a.txt").write_text("a\n")
+    return Session.create(project(tmp_path), AirlockConfig(), sandbox_choice="lima")
+
+
 async def test_a_lima_session_listens_on_the_port_its_instance_is_made_with(
     fake_limactl: FakeLima, tmp_path: Path
 ) -> None:
-    (tmp_path / "project").mkdir()
-    (tmp_path / "project" / "a.txt").write_text("a\n")
-    session = Session.create(project(tmp_path), AirlockConfig(), sandbox_choice="lima")
+    session = lima_session(tmp_path)
     await session.start()
     try:
         box = session.sandbox
@@ -524,9 +529,7 @@ async def test_the_fake_limactl_takes_params_like_lima(
 async def test_a_deleted_vm_is_noticed_and_never_shows_the_project_as_deleted(
     fake_limactl: FakeLima, tmp_path: Path
 ) -> None:
-    (tmp_path / "project").mkdir()
-    (tmp_path / "project" / "a.txt").write_text("a\n")
-    session = Session.create(project(tmp_path), AirlockConfig(), sandbox_choice="lima")
+    session = lima_session(tmp_path)
     await session.start()
     try:
         await session.exec("echo precious > precious.txt")
