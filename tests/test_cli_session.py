@@ -73,6 +73,9 @@ def test_diff_approve_and_undo_round_trip(cli: CliRunner, project: Path) -> None
     assert "sync" in cli("history", project).out
     assert cli("undo", project).code == 0
     assert tree(project) == before
+    history = json.loads(cli("history", project, "--json").out)
+    (undo,) = [record for record in history if record["action"] == "undo"]
+    assert "is an undo, not a sync" in cli("undo", project, undo["id"]).err
     assert {p.name: p.stat().st_mode for p in project.iterdir()} == modes
     # What the undo took back is pending review again.
     paths = {c["path"] for c in json.loads(cli("changes", project, "--json").out)}

@@ -184,7 +184,12 @@ class Journal:
                 raise UndoRefused("there is no sync to undo")
             sync_id = candidates[-1].id
         found = history.get(sync_id)
-        if found is None or found.action != "sync":
+        if found is not None and found.action != "sync":
+            raise UndoRefused(
+                f"{sync_id} is an undo, not a sync: it cannot be undone itself",
+                hint="approve and sync those changes again to redo them",
+            )
+        if found is None:
             raise UndoRefused(f"no sync with id {sync_id}", hint="see `airlock history`")
         if found.status != "committed":
             raise UndoRefused(f"sync {sync_id} was rolled back; there is nothing to undo")
