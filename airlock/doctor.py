@@ -172,6 +172,13 @@ def check_config() -> tuple[Check, AirlockConfig | None]:
     if not path.exists():
         return Check(name="config", status="ok", detail=f"no {path} yet: defaults apply"), config
     detail = f"{path} ({len(config.projects)} project(s))"
+    gone = [project for project in config.projects if not project.path.is_dir()]
+    if gone:
+        names = ", ".join(f"{p.name} ({p.path})" for p in gone)
+        fix = f"put the folders back, or `airlock project remove {gone[0].name}`"
+        return Check(
+            name="config", status="warn", detail=f"{detail}; folders gone: {names}", fix=fix
+        ), config
     return Check(name="config", status="ok", detail=detail), config
 
 

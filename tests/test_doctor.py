@@ -130,6 +130,19 @@ def test_invalid_config_fails_and_the_other_checks_still_run(
     assert checks["lima"]["status"] == "ok"
 
 
+def test_a_project_whose_folder_is_gone_is_a_warning(
+    cli: CliRunner, fake_limactl: FakeLima, tmp_path: Path
+) -> None:
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    cli("project", "add", folder)
+    folder.rmdir()
+    _, checks = doctor(cli)
+    assert checks["config"]["status"] == "warn"
+    assert f"folders gone: gone ({folder})" in checks["config"]["detail"]
+    assert "airlock project remove gone" in checks["config"]["fix"]
+
+
 def test_unwritable_data_dir_fails(
     cli: CliRunner, fake_limactl: FakeLima, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
