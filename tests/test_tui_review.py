@@ -309,6 +309,11 @@ async def test_conflict_is_marked_and_shows_the_host_text_beside_the_proposal(
         assert "x = 3  # host edit" in (project / "a.py").read_text()
         assert "! conflict at the last sync" in diff_text(screen)
 
+        (project / "a.py").write_text(PY)  # the host edit is taken back: f5 sees it
+        await pilot.press("f5")
+        await settle(pilot)
+        assert files_text(screen).startswith("✓  M")
+
 
 async def test_edit_makes_the_edited_text_the_approved_content(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

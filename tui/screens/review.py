@@ -50,6 +50,7 @@ ENGINE_ACTIONS = {  # they wait while another engine call runs
     "undo",
     "edit",
     "send_rejections",
+    "reload",
     "compare",
     "close",
 }
@@ -78,6 +79,7 @@ class ReviewScreen(Screen[None]):
         Binding("v", "toggle_layout", "Layout", show=False, id="review.layout"),
         Binding("f", "cycle_filter", "Filter", show=False, id="review.filter"),
         Binding("c", "compare", "Host vs proposal", show=False, id="review.compare"),
+        Binding("f5", "reload", "Rescan sandbox and host", show=False, id="review.refresh"),
     ]
 
     busy: reactive[bool] = reactive(False, bindings=True)
@@ -116,6 +118,10 @@ class ReviewScreen(Screen[None]):
     def on_mount(self) -> None:
         self.session.listeners.append(self._on_event)
         self._show_changes()
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        """Scan again: the agent's latest edits, and conflicts with the host as it is now."""
         self._run(self.gate.refresh())
 
     def on_unmount(self) -> None:
