@@ -237,3 +237,13 @@ def test_a_project_name_that_is_also_a_folder_here_is_ambiguous(
     result = cli("changes", "other")
     assert result.code != 0 and "is both the project at" in result.err
     assert cli("sandbox", "exec", "./other", "--", "true").code == 0  # the folder, as asked
+
+
+def test_a_name_with_control_characters_is_approved_as_it_is_shown(
+    cli: CliRunner, project: Path
+) -> None:
+    cli("sandbox", "exec", project, "--", "sh", "-c", "echo x > \"$(printf '\\033[31mred')\"")
+    listing = cli("changes", project).out
+    assert "added  pending   red" in listing and "\x1b" not in listing
+    assert cli("approve", project, "red").code == 0
+    assert (project / "\x1b[31mred").read_text() == "x\n"

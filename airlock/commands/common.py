@@ -12,6 +12,7 @@ from airlock.config import AirlockConfig, ProjectConfig, load_config
 from airlock.errors import UsageError
 from airlock.projects import resolve_project
 from airlock.review.models import FileChange, display_path
+from airlock.sanitize import sanitize
 
 if TYPE_CHECKING:
     from airlock.session import Session
@@ -45,7 +46,8 @@ async def started(session: Session) -> AsyncIterator[Session]:
 
 
 def select_changes(changes: list[FileChange], root: Path, paths: list[str]) -> list[FileChange]:
-    """The changes named by PATH arguments: exact paths, or folders containing changes."""
+    """The changes named by PATH arguments: exact paths, or folders containing changes;
+    a path may also be given as `airlock changes` prints it (control characters made safe)."""
     selected: list[FileChange] = []
     for raw in paths:
         wanted = _relative(raw, root)
@@ -53,7 +55,7 @@ def select_changes(changes: list[FileChange], root: Path, paths: list[str]) -> l
             change
             for change in changes
             if change.path == wanted or change.path.startswith(wanted.rstrip("/") + "/")
-        ]
+        ] or [change for change in changes if sanitize(display_path(change.path)) == wanted]
         if not matches:
             raise UsageError(f"no pending change at {raw}", hint="see `airlock changes DIR`")
         selected.extend(change for change in matches if change not in selected)
