@@ -247,3 +247,14 @@ def test_a_name_with_control_characters_is_approved_as_it_is_shown(
     assert "added  pending   red" in listing and "\x1b" not in listing
     assert cli("approve", project, "red").code == 0
     assert (project / "\x1b[31mred").read_text() == "x\n"
+
+
+def test_sandbox_exec_takes_its_options_between_dir_and_the_command(
+    cli: CliRunner, project: Path
+) -> None:
+    result = cli("sandbox", "exec", project, "--sandbox", "bwrap", "--", "sh", "-c", "echo ok")
+    assert result.code == 0 and result.out == "ok\n"
+    assert (
+        "unexpected --bogus before --" in cli("sandbox", "exec", project, "--bogus", "--", "ls").err
+    )
+    assert cli("sandbox", "exec", project, "--", "sh", "-c", "echo a -- b").out == "a -- b\n"

@@ -94,7 +94,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 async def _exec(args: argparse.Namespace) -> int:
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    command = _exec_command(args)
     if not command:
         raise UsageError("give a command after --, e.g. `airlock sandbox exec DIR -- ls -la`")
     _, project = project_for(args.dir)
@@ -115,6 +115,23 @@ async def _exec(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return result.exit_code if result.exit_code >= 0 else 128 - result.exit_code
+
+
+def _exec_command(args: argparse.Namespace) -> list[str]:
+    """The command after `--`; options written between DIR and `--` are applied to `args`."""
+    words: list[str] = args.command
+    if not words[:1] or not words[0].startswith("-") or "--" not in words:
+        return words  # `ls -la` or `git log -- file`: all of it is the command
+    split = words.index("--")
+    options, command = words[:split], words[split + 1 :]
+    while options[:1] == ["--sandbox"] and len(options) >= 2 and options[1] in SANDBOX_CHOICES:
+        args.sandbox, options = options[1], options[2:]
+    if options:
+        raise UsageError(
+            f"unexpected {' '.join(options)} before --",
+            hint="`airlock sandbox exec DIR [--sandbox auto|lima|bwrap] -- CMD…`",
+        )
+    return command
 
 
 def _sessions(args: argparse.Namespace) -> int:
