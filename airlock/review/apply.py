@@ -105,7 +105,7 @@ def plan_sync(
     new_dirs = {want.path for _, want in wants if want.kind == "dir"}
     for base, want in wants:
         host = read_state(root, want.path, base)
-        if host.kind == "blocked" and any(parent in new_dirs for parent in _parents(want.path)):
+        if host.kind == "blocked" and any(parent in new_dirs for parent in parent_paths(want.path)):
             host = ABSENT  # below a file the user approved replacing with a directory
         outcome = _resolve(root, store, base, want, host, keep)
         if isinstance(outcome, Conflict):
@@ -122,7 +122,8 @@ def plan_sync(
     return plan
 
 
-def _parents(path: str) -> list[str]:
+def parent_paths(path: str) -> list[str]:
+    """The folders above `path`, outermost first: "a/b/c" -> ["a", "a/b"]."""
     parts = path.split("/")
     return ["/".join(parts[:depth]) for depth in range(1, len(parts))]
 
@@ -247,7 +248,7 @@ def _structure_problem(
                 return "the folder holds files on the host that stay"
     if target.after.kind == "absent":
         return None
-    for parent in _parents(target.path):
+    for parent in parent_paths(target.path):
         planned = plan.targets.get(parent)
         kind: str
         if planned is not None:
@@ -267,7 +268,7 @@ def _add_parents(root: SafeRoot, plan: Plan) -> None:
     for target in list(plan.targets.values()):
         if target.after.kind == "absent":
             continue
-        for parent in _parents(target.path):
+        for parent in parent_paths(target.path):
             if parent in plan.targets or parent in present:
                 continue
             if read_state(root, parent).kind != "absent":

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from airlock.review.apply import Want, plan_sync, want_of
+from airlock.review.apply import Want, parent_paths, plan_sync, want_of
 from airlock.review.baseline import advance, load_manifest, restore, save_manifest, snapshot_host
 from airlock.review.changes import MAX_TEXT_BYTES, compute_changes, text_candidates
 from airlock.review.errors import NoSuchChange
@@ -266,7 +266,7 @@ class ReviewGate:
         """Remove the new folders that held only what was just reverted (`mkdir -p` for a
         rejected file), so they do not turn up as changes of their own."""
         made = {
-            parent for path in gone for parent in _parents(path) if parent not in self._baseline
+            parent for path in gone for parent in parent_paths(path) if parent not in self._baseline
         }
         if not made:
             return
@@ -276,7 +276,7 @@ class ReviewGate:
             for folder in made
             if folder in current and all(p in made for p in current if p.startswith(folder + "/"))
         }
-        outermost = {f for f in only_folders if not any(p in only_folders for p in _parents(f))}
+        outermost = {f for f in only_folders if not any(p in only_folders for p in parent_paths(f))}
         if outermost:
             await self.sandbox.revert(dict.fromkeys(outermost), self.store)
 
@@ -377,12 +377,6 @@ def _approve_hunks(change: FileChange, review: FileReview, hunks: list[int]) -> 
     review.hunks = sorted(set(hunks))
     if change.hunks and {h.index for h in change.hunks} <= set(review.hunks):
         review.decision = Decision.APPROVED
-
-
-def _parents(path: str) -> list[str]:
-    """ "a/b/c" -> ["a/b", "a"]."""
-    parts = path.split("/")[:-1]
-    return ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
 
 
 def _batches(sizes: dict[str, int]) -> list[list[str]]:
