@@ -55,6 +55,7 @@ from airlock.sandbox.lima_scripts import (
     APPLY,
     APPLY_ONE,
     HASH,
+    HOLDS,
     KILL,
     LOAD,
     LOST_EXIT,
@@ -276,8 +277,10 @@ class LimaSandbox:
         return self._state
 
     async def holds_copy(self) -> bool:
+        state = self._loaded()
         try:
-            await self.scan()
+            async with self._workspace():
+                await self._script("check", HOLDS, state.loaded_at if state else "0")
         except WorkspaceLost:
             return False
         return True
@@ -425,7 +428,7 @@ class LimaSandbox:
             )
         if result.timed_out:
             raise SandboxError(f"could not {what} the Lima sandbox within {SCRIPT_TIMEOUT:g} s")
-        if result.exit_code == LOST_EXIT and script is SCAN:
+        if result.exit_code == LOST_EXIT and script.startswith(HOLDS):
             raise WorkspaceLost(
                 f"the VM {self.name} no longer holds this session's copy of the project"
             )

@@ -53,18 +53,26 @@ touch "$m" && find "$m" -maxdepth 0 -printf '%T@\n' || exit 1
 sleep 0.05  # later changes land in a later timestamp tick than the marker
 """
 
-# $1 load time. Every path: "type size mode mtime ctime ./path" NUL "link target" NUL;
-# then "=" NUL; then "sha256  ./path" NUL for each file whose ctime is after the load.
-# Exit LOST_EXIT when the load marker is not from that load (the VM was rebuilt).
-SCAN = rf"""
+# $1 load time (0: none yet). Exit LOST_EXIT when the load marker is not from that load
+# (the VM was deleted and made again): /workspace is not that copy.
+HOLDS = rf"""
 cd {WORKSPACE} || exit 1
 loaded=$(find "$HOME/{LOADED_MARKER}" -maxdepth 0 -printf '%T@' 2>/dev/null)
 [ "$1" = 0 ] || [ "$loaded" = "$1" ] || {{ echo "not the copy of $1" >&2; exit {LOST_EXIT}; }}
+"""
+
+# $1 load time, checked as HOLDS does. Every path: "type size mode mtime ctime ./path" NUL
+# "link target" NUL; then "=" NUL; then "sha256  ./path" NUL for each file whose ctime is
+# after the load.
+SCAN = (
+    HOLDS
+    + r"""
 find . -mindepth 1 -printf '%y %s %m %T@ %C@ %p\0%l\0'
 printf '=\0'
 find . -mindepth 1 -type f -newerct "@$1" -print0 | xargs -0r sha256sum -z --
 exit 0
 """
+)
 
 # stdin: "./path" NUL …; stdout: "sha256  ./path" NUL for each readable file.
 HASH = rf"""
