@@ -11,6 +11,7 @@ import asyncio
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anthropic
 
@@ -20,8 +21,6 @@ from airlock.agent.prompt import PromptContext
 from airlock.agent.transcript import Transcript
 from airlock.atomic import write_atomic
 from airlock.config import AirlockConfig, ProjectConfig, SandboxChoice
-from airlock.demo.messages_server import MessagesServer
-from airlock.demo.script import DEMO_MODEL
 from airlock.errors import AirlockError
 from airlock.events import ChangesUpdated, Event, PlanItem, PlanUpdated, Status
 from airlock.mcp.bridge import McpBridge
@@ -43,6 +42,9 @@ from airlock.sessions import (
     session_dir,
     set_current,
 )
+
+if TYPE_CHECKING:
+    from airlock.demo.messages_server import MessagesServer
 
 Listener = Callable[[Event], None]
 PLAN_FILE = "plan.json"
@@ -247,6 +249,8 @@ class Session:
 
     def _demo_client(self) -> anthropic.AsyncAnthropic | None:
         """For a demo session resumed outside `airlock demo`: its scripted model again."""
+        from airlock.demo.script import DEMO_MODEL  # the demo's server loads only for a demo
+
         if self.record.model != DEMO_MODEL:
             return None
         from airlock.demo.setup import start_demo_model
