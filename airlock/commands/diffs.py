@@ -32,7 +32,7 @@ def change_lines(change: FileChange) -> list[str]:
         lines.append(paint(f"# never synced: {flag}", "yellow"))
     if change.conflict:
         lines.append(paint(f"# conflict: {change.conflict}", "yellow"))
-    if moved := move_note(_shown(change.moved_from), _shown(change.moved_to)):
+    if moved := move_note(change.moved_from, change.moved_to, _shown):
         lines.append(f"{moved} (same content; approved or rejected together)")
     if change.old_mode != change.new_mode and None not in (change.old_mode, change.new_mode):
         lines.append(f"mode {change.old_mode:o} → {change.new_mode:o}")
@@ -61,5 +61,5 @@ def change_lines(change: FileChange) -> list[str]:
     return lines
 
 
-def _shown(path: str | None) -> str | None:
-    return sanitize(display_path(path)) if path is not None else None
+def _shown(path: str) -> str:
+    return sanitize(display_path(path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -105,11 +106,13 @@ class FileChange(BaseModel):
     moved_from: str | None = None  # an added file whose content was deleted at this path
 
 
-def move_note(moved_from: str | None, moved_to: str | None) -> str:
-    """ "moved from X" / "moved to X" for one side of a move, else ""."""
+def move_note(
+    moved_from: str | None, moved_to: str | None, show: Callable[[str], str] = str
+) -> str:
+    """ "moved from X" / "moved to X" for one side of a move, else ""; X as `show` makes it."""
     if moved_to is not None:
-        return f"moved to {moved_to}"
-    return f"moved from {moved_from}" if moved_from is not None else ""
+        return f"moved to {show(moved_to)}"
+    return f"moved from {show(moved_from)}" if moved_from is not None else ""
 
 
 class ChangeInfo(BaseModel):

@@ -114,10 +114,7 @@ def _kind_notes(change: FileChange) -> list[Note]:
         notes.append(Note("info", "New empty folder."))
     elif change.kind is ChangeKind.DELETED and old is EntryType.DIR:
         notes.append(Note("info", "Folder deleted, with everything it held."))
-    elif moved := move_note(
-        change.moved_from and shown_path(change.moved_from),
-        change.moved_to and shown_path(change.moved_to),
-    ):
+    elif moved := move_note(change.moved_from, change.moved_to, shown_path):
         together = "approving or rejecting either side decides both"
         notes.append(Note("info", f"{moved[0].upper()}{moved[1:]}, content unchanged: {together}."))
     elif change.kind is ChangeKind.DELETED and not change.hunks:
