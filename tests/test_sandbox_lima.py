@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from airlock.commands.common import started
 from airlock.config import AirlockConfig, ProjectConfig, VMConfig
 from airlock.errors import AirlockError
 from airlock.network.client_env import proxy_env
@@ -529,23 +530,16 @@ async def test_the_fake_limactl_takes_params_like_lima(
 async def test_a_deleted_vm_is_noticed_and_never_shows_the_project_as_deleted(
     fake_limactl: FakeLima, tmp_path: Path
 ) -> None:
-    session = lima_session(tmp_path)
-    await session.start()
-    try:
+    async with started(lima_session(tmp_path)) as session:
         await session.exec("echo precious > precious.txt")
         assert [c.path for c in await session.refresh()] == ["precious.txt"]
         name = session.sandbox.name  # type: ignore[attr-defined]
-    finally:
-        await session.close()
     await Limactl().delete(name, force=True)
 
     statuses: list[str] = []
     again = Session.resume(project(tmp_path), AirlockConfig())
     again.listeners.append(lambda event: statuses.append(getattr(event, "message", "")))
-    await again.start()
-    try:
+    async with started(again):
         assert any("no longer holds this session's copy" in s for s in statuses)
         assert await again.refresh() == []  # the project as it is, not all of it deleted
         assert (fake_limactl.workspace(name) / "a.txt").read_text() == "a\n"
-    finally:
-        await again.close()
